@@ -1,0 +1,26 @@
+import assert from "node:assert/strict";
+
+import { ipv4FromSubnet } from "./subnet";
+
+describe("ipv4FromSubnet", () => {
+  it("gives the host the first address and DHCP the rest", () => {
+    assert.deepEqual(ipv4FromSubnet("10.77.0.0/24", true), {
+      address: "10.77.0.1/24",
+      dhcpRanges: [{ start: "10.77.0.2", end: "10.77.0.254" }],
+    });
+  });
+
+  it("leaves DHCP out when asked", () => {
+    assert.deepEqual(ipv4FromSubnet("10.77.0.0/24", false), { address: "10.77.0.1/24", dhcpRanges: [] });
+  });
+
+  it("rejects a subnet with host bits set and suggests both fixes", () => {
+    assert.throws(() => ipv4FromSubnet("10.77.0.5/24", true), /host bits are set; use 10\.77\.0\.0\/24, or --host-address 10\.77\.0\.5\/24/);
+  });
+
+  it("rejects malformed subnets", () => {
+    for (const text of ["10.77.0.0", "10.77.0.0/31", "300.1.1.0/24", "lab"]) {
+      assert.throws(() => ipv4FromSubnet(text, true), /invalid --subnet/, text);
+    }
+  });
+});

@@ -1,0 +1,31 @@
+import type { Ipv4Config } from "@netagent/proto";
+
+/**
+ * Turns the CLI's --subnet shorthand into the API's Ipv4Config: the host
+ * takes the first address and, unless DHCP is off, the rest of the subnet
+ * but the broadcast address is one DHCP range. 10.77.0.0/24 becomes host
+ * 10.77.0.1/24 with DHCP 10.77.0.2-10.77.0.254.
+ * @throws Error explaining the expected form.
+ */
+export function ipv4FromSubnet(subnet: string, withDhcp: boolean): Ipv4Config {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(subnet);
+  const octets = match ? match.slice(1, 5).map(Number) : [];
+  const prefixLength = match ? Number(match[5]) : NaN;
+  if (!match || octets.some((o) => o > 255) || !(prefixLength >= 1 && prefixLength <= 30)) {
+    throw new Error(`invalid --subnet ${JSON.stringify(subnet)}: use an IPv4 subnet with a prefix length from 1 to 30, for example 10.77.0.0/24`);
+  }
+
+  const value = octets.reduce((sum, octet) => sum * 256 + octet, 0);
+  const size = 2 ** (32 - prefixLength);
+  if (value % size !== 0) {
+    const network = format(value - (value % size));
+    throw new Error(`invalid --subnet ${subnet}: host bits are set; use ${network}/${prefixLength}, or --host-address ${subnet} to pick the host address yourself`);
+  }
+
+  const dhcpRanges = withDhcp && size > 4 ? [{ start: format(value + 2), end: format(value + size - 2) }] : [];
+  return { address: `${format(value + 1)}/${prefixLength}`, dhcpRanges };
+}
+
+function format(value: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");
+}

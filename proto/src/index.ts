@@ -1,0 +1,2 @@
+export * from "./gen/netagent/v1/network";
+export * from "./gen/netagent/v1/network_service";

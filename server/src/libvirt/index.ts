@@ -1,0 +1,31 @@
+// Client for libvirtd's RPC protocol, spoken directly over its UNIX socket
+// without libvirt.so.
+
+export { DEFAULT_SOCKET_PATH, DEFAULT_URI, LibvirtClient, LibvirtClientOptions } from "./client";
+export { CallOptions, LibvirtConnection, LibvirtConnectionOptions } from "./connection";
+export {
+  ConnectionErrorReason,
+  isLibvirtConnectionError,
+  isLibvirtError,
+  isLibvirtTimeoutError,
+  LibvirtConnectionError,
+  LibvirtError,
+  LibvirtErrorInit,
+  LibvirtTimeoutError,
+  RemoteErrorFields,
+} from "./errors";
+export { LibvirtLogger } from "./logger";
+export * from "./protocol";
+export {
+  DomainRef,
+  formatUuid,
+  NetworkRef,
+  parseUuid,
+  readDomainRef,
+  readNetworkRef,
+  readRemoteError,
+  writeDomainRef,
+  writeNetworkRef,
+} from "./structs";
+export { MessageListener, MessageSubscription } from "./subscriptions";
+export { REMOTE_STRING_MAX, XdrError, XdrReader, XdrWriter } from "./xdr";

@@ -1,0 +1,95 @@
+// XDR forms of the structs that many procedures share: remote_nonnull_network,
+// remote_nonnull_domain and remote_error (src/remote/remote_protocol.x).
+
+import type { RemoteErrorFields } from "./errors";
+import { UUID_LENGTH } from "./protocol";
+import { XdrReader, XdrWriter } from "./xdr";
+
+/** A libvirt network handle (remote_nonnull_network). libvirtd looks the network up by UUID. */
+export interface NetworkRef {
+  name: string;
+  /** 16 raw bytes. formatUuid turns them into the usual text form. */
+  uuid: Buffer;
+}
+
+/** A libvirt domain handle (remote_nonnull_domain). */
+export interface DomainRef {
+  name: string;
+  /** 16 raw bytes. */
+  uuid: Buffer;
+  /** Hypervisor id of a running domain, -1 when the domain is inactive. */
+  id: number;
+}
+
+export function writeNetworkRef(writer: XdrWriter, network: NetworkRef): void {
+  writer.writeString(network.name);
+  writer.writeFixedOpaque(network.uuid, UUID_LENGTH);
+}
+
+export function readNetworkRef(reader: XdrReader): NetworkRef {
+  const name = reader.readString();
+  const uuid = reader.readFixedOpaque(UUID_LENGTH);
+  return { name, uuid };
+}
+
+export function writeDomainRef(writer: XdrWriter, domain: DomainRef): void {
+  writer.writeString(domain.name);
+  writer.writeFixedOpaque(domain.uuid, UUID_LENGTH);
+  writer.writeInt(domain.id);
+}
+
+export function readDomainRef(reader: XdrReader): DomainRef {
+  const name = reader.readString();
+  const uuid = reader.readFixedOpaque(UUID_LENGTH);
+  const id = reader.readInt();
+  return { name, uuid, id };
+}
+
+/** Reads a remote_error, the payload of every REPLY with status ERROR. */
+export function readRemoteError(reader: XdrReader): RemoteErrorFields {
+  const code = reader.readInt();
+  const domain = reader.readInt();
+  const message = reader.readOptional((r) => r.readString());
+  const level = reader.readInt();
+  const dom = reader.readOptional(readDomainRef);
+  const str1 = reader.readOptional((r) => r.readString());
+  const str2 = reader.readOptional((r) => r.readString());
+  const str3 = reader.readOptional((r) => r.readString());
+  const int1 = reader.readInt();
+  const int2 = reader.readInt();
+  const net = reader.readOptional(readNetworkRef);
+  return { code, domain, message, level, dom, str1, str2, str3, int1, int2, net };
+}
+
+/** Writes a remote_error. The agent only needs this to build replies of test daemons. */
+export function writeRemoteError(writer: XdrWriter, error: RemoteErrorFields): void {
+  const writeString = (w: XdrWriter, value: string) => w.writeString(value);
+  writer.writeInt(error.code);
+  writer.writeInt(error.domain);
+  writer.writeOptional(error.message, writeString);
+  writer.writeInt(error.level);
+  writer.writeOptional(error.dom, writeDomainRef);
+  writer.writeOptional(error.str1, writeString);
+  writer.writeOptional(error.str2, writeString);
+  writer.writeOptional(error.str3, writeString);
+  writer.writeInt(error.int1);
+  writer.writeInt(error.int2);
+  writer.writeOptional(error.net, writeNetworkRef);
+}
+
+/** Formats 16 raw UUID bytes as lowercase "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx". */
+export function formatUuid(uuid: Uint8Array): string {
+  if (uuid.length !== UUID_LENGTH) {
+    throw new TypeError(`invalid UUID: expected ${UUID_LENGTH} bytes, got ${uuid.length}`);
+  }
+  const hex = Buffer.from(uuid).toString("hex");
+  return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
+}
+
+/** Parses a UUID in the form "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (any case) into 16 raw bytes. */
+export function parseUuid(text: string): Buffer {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text)) {
+    throw new TypeError(`invalid UUID '${text}': expected 32 hex digits as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`);
+  }
+  return Buffer.from(text.replace(/-/g, ""), "hex");
+}

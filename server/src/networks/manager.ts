@@ -1,0 +1,301 @@
+import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../errors";
+import { formatUuid, LibvirtClient, LibvirtError, NetworkRef } from "../libvirt";
+import { LibvirtSession } from "../libvirt/session";
+import { connectivityOf } from "./connectivity";
+import { KeyedMutex } from "./keyed-mutex";
+import type { Network, NetworkKind, NetworkSpec, NetworkSpecInput } from "./model";
+import { validateNetworkName, validateSpec } from "./validate";
+import { parseNetworkXml, renderNetworkXml } from "./xml";
+
+// virConnectListAllNetworksFlags and virNetworkXMLFlags from libvirt-network.h.
+const LIST_ACTIVE = 2;
+const LIST_PERSISTENT = 4;
+const LIST_AUTOSTART = 16;
+const XML_INACTIVE = 1;
+
+// virErrorNumber VIR_ERR_NO_NETWORK.
+const NO_NETWORK = 43;
+
+/** Filter for NetworkManager.list. */
+export interface NetworkFilter {
+  type?: NetworkKind;
+  active?: boolean;
+}
+
+/**
+ * Creates, reads and removes libvirt networks. Operations on one network
+ * name run one at a time; libvirt errors that the caller can act on become
+ * FailedPreconditionError with libvirt's own reason.
+ */
+export class NetworkManager {
+  private readonly locks = new KeyedMutex();
+
+  constructor(private readonly session: LibvirtSession) {}
+
+  /**
+   * Creates and starts a network, all or nothing. An existing network with
+   * the same spec is returned (and started if it was stopped); one with a
+   * different spec raises AlreadyExistsError.
+   */
+  async create(input: NetworkSpecInput, options: { validateOnly?: boolean } = {}): Promise<Network> {
+    const spec = validateSpec(input, "network.");
+
+    return this.locks.run(spec.name, async () => {
+      const libvirt = await this.session.client();
+      const existing = await lookup(libvirt, spec.name);
+      if (existing !== undefined) {
+        return this.adoptExisting(libvirt, existing, spec, input.bridge !== undefined && input.bridge !== "", options);
+      }
+
+      if (options.validateOnly) {
+        return { ...spec, uuid: "", active: true, persistent: true, connectivity: connectivityOf(spec) };
+      }
+      await createSteps(libvirt, spec);
+      return describe(libvirt, await libvirt.networkLookupByName(spec.name));
+    });
+  }
+
+  /** Returns one network. */
+  async get(name: string): Promise<Network> {
+    validateNetworkName(name);
+    const libvirt = await this.session.client();
+    return describe(libvirt, await lookupOrThrow(libvirt, name));
+  }
+
+  /** Returns every network that matches the filter, ordered by name. */
+  async list(filter: NetworkFilter = {}): Promise<Network[]> {
+    const libvirt = await this.session.client();
+
+    // Three flag-filtered lists tell state for all networks at once, so the
+    // cost is 3 + N round trips (all pipelined) instead of 4 per network.
+    const [all, active, persistent, autostart] = await Promise.all([
+      libvirt.listAllNetworks(0),
+      libvirt.listAllNetworks(LIST_ACTIVE),
+      libvirt.listAllNetworks(LIST_PERSISTENT),
+      libvirt.listAllNetworks(LIST_AUTOSTART),
+    ]);
+    const activeNames = new Set(active.map((n) => n.name));
+    const persistentNames = new Set(persistent.map((n) => n.name));
+    const autostartNames = new Set(autostart.map((n) => n.name));
+
+    const candidates = all.filter((n) => filter.active === undefined || activeNames.has(n.name) === filter.active);
+    const described = await Promise.all(
+      candidates.map(async (ref) => {
+        try {
+          const parsed = parseNetworkXml(await libvirt.networkGetXmlDesc(ref, 0));
+          const state = { active: activeNames.has(ref.name), persistent: persistentNames.has(ref.name), autostart: autostartNames.has(ref.name) };
+          return toNetwork(parsed, state);
+        } catch (error) {
+          // A network removed between the list and this read is simply gone.
+          if (isNoNetwork(error)) {
+            return undefined;
+          }
+          throw error;
+        }
+      }),
+    );
+
+    return described
+      .filter((n): n is Network => n !== undefined && (filter.type === undefined || n.type === filter.type))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /**
+   * Stops a network if it runs and removes its definition.
+   * @returns false when the network did not exist and allowMissing was set.
+   */
+  async delete(name: string, options: { allowMissing?: boolean } = {}): Promise<boolean> {
+    validateNetworkName(name);
+
+    return this.locks.run(name, async () => {
+      const libvirt = await this.session.client();
+      const ref = await lookup(libvirt, name);
+      if (ref === undefined) {
+        if (options.allowMissing) {
+          return false;
+        }
+        throw notFound(name);
+      }
+
+      const [active, persistent] = await Promise.all([libvirt.networkIsActive(ref), libvirt.networkIsPersistent(ref)]);
+      if (active) {
+        await step("stop", name, () => libvirt.networkDestroy(ref));
+      }
+      if (persistent) {
+        await step("undefine", name, () => libvirt.networkUndefine(ref));
+      }
+      return true;
+    });
+  }
+
+  /** Starts a defined network; an active one is returned unchanged. */
+  async start(name: string): Promise<Network> {
+    validateNetworkName(name);
+
+    return this.locks.run(name, async () => {
+      const libvirt = await this.session.client();
+      const ref = await lookupOrThrow(libvirt, name);
+      if (!(await libvirt.networkIsActive(ref))) {
+        await step("start", name, () => libvirt.networkCreate(ref));
+      }
+      return describe(libvirt, ref);
+    });
+  }
+
+  /** Stops a running network and keeps its definition; an inactive one is returned unchanged. */
+  async stop(name: string): Promise<Network> {
+    validateNetworkName(name);
+
+    return this.locks.run(name, async () => {
+      const libvirt = await this.session.client();
+      const ref = await lookupOrThrow(libvirt, name);
+      const before = await describe(libvirt, ref);
+      if (!before.active) {
+        return before;
+      }
+
+      await step("stop", name, () => libvirt.networkDestroy(ref));
+      // A transient network vanishes when stopped, so report it from before.
+      if (!before.persistent) {
+        return { ...before, active: false };
+      }
+      return describe(libvirt, ref);
+    });
+  }
+
+  private async adoptExisting(
+    libvirt: LibvirtClient,
+    ref: NetworkRef,
+    spec: NetworkSpec,
+    bridgeRequested: boolean,
+    options: { validateOnly?: boolean },
+  ): Promise<Network> {
+    const current = await describe(libvirt, ref, { inactiveXml: true });
+    const differences = specDifferences(spec, current, bridgeRequested);
+    if (differences.length > 0) {
+      throw new AlreadyExistsError(
+        `network ${quote(spec.name)} already exists with a different spec (${differences.join(", ")}); delete it first or choose another name`,
+      );
+    }
+
+    if (current.active || options.validateOnly) {
+      return current;
+    }
+    // A retry after a create that stopped half-way (agent restart) finishes the job.
+    await step("start", spec.name, () => libvirt.networkCreate(ref));
+    return describe(libvirt, ref);
+  }
+}
+
+/** Defines, starts and marks a network autostart, undoing the earlier steps when one fails. */
+async function createSteps(libvirt: LibvirtClient, spec: NetworkSpec): Promise<void> {
+  const ref = await step("define", spec.name, () => libvirt.networkDefineXml(renderNetworkXml(spec)));
+
+  try {
+    await step("start", spec.name, () => libvirt.networkCreate(ref));
+    if (spec.autostart) {
+      await step("autostart", spec.name, () => libvirt.networkSetAutostart(ref, true));
+    }
+  } catch (error) {
+    await undoCreate(libvirt, ref);
+    throw error;
+  }
+}
+
+async function undoCreate(libvirt: LibvirtClient, ref: NetworkRef): Promise<void> {
+  // Each undo step is tried even when the one before failed, because a
+  // network that failed to start is inactive and destroy then fails too.
+  await libvirt.networkDestroy(ref).catch(() => undefined);
+  await libvirt.networkUndefine(ref).catch(() => undefined);
+}
+
+/**
+ * Runs one libvirt step of an operation. A libvirt error becomes a
+ * FailedPreconditionError naming the step and passing libvirt's reason on;
+ * connection errors pass through unchanged.
+ */
+async function step<T>(name: string, network: string, action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (error) {
+    if (error instanceof LibvirtError) {
+      throw new FailedPreconditionError(`libvirt failed to ${name} network ${quote(network)}: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+async function describe(libvirt: LibvirtClient, ref: NetworkRef, options: { inactiveXml?: boolean } = {}): Promise<Network> {
+  const [active, persistent, autostart] = await Promise.all([
+    libvirt.networkIsActive(ref),
+    libvirt.networkIsPersistent(ref),
+    libvirt.networkGetAutostart(ref),
+  ]);
+  // The inactive XML is the persistent config: what the next start uses.
+  const flags = options.inactiveXml && persistent ? XML_INACTIVE : 0;
+  const parsed = parseNetworkXml(await libvirt.networkGetXmlDesc(ref, flags));
+  return toNetwork({ ...parsed, uuid: parsed.uuid || formatUuid(ref.uuid) }, { active, persistent, autostart });
+}
+
+function toNetwork(
+  parsed: ReturnType<typeof parseNetworkXml>,
+  state: { active: boolean; persistent: boolean; autostart: boolean },
+): Network {
+  return { ...parsed, ...state, connectivity: connectivityOf(parsed) };
+}
+
+/** Lists how an existing network differs from a requested spec, as "field: existing vs requested". */
+function specDifferences(spec: NetworkSpec, current: Network, bridgeRequested: boolean): string[] {
+  const differences: string[] = [];
+  const compare = (field: string, existing: unknown, requested: unknown) => {
+    const a = JSON.stringify(existing ?? null);
+    const b = JSON.stringify(requested ?? null);
+    if (a !== b) {
+      differences.push(`${field}: ${a} exists, ${b} requested`);
+    }
+  };
+
+  compare("type", current.type, spec.type);
+  if (bridgeRequested) {
+    compare("bridge", current.bridge, spec.bridge);
+  }
+  compare("ipv4.address", ipv4Cidr(current), ipv4Cidr(spec));
+  compare("ipv4.dhcp_ranges", current.ipv4?.dhcpRanges, spec.ipv4?.dhcpRanges);
+  compare("autostart", current.autostart, spec.autostart);
+  return differences;
+}
+
+function ipv4Cidr(spec: Pick<NetworkSpec, "ipv4">): string | undefined {
+  return spec.ipv4 ? `${spec.ipv4.address}/${spec.ipv4.prefixLength}` : undefined;
+}
+
+async function lookup(libvirt: LibvirtClient, name: string): Promise<NetworkRef | undefined> {
+  try {
+    return await libvirt.networkLookupByName(name);
+  } catch (error) {
+    if (isNoNetwork(error)) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+async function lookupOrThrow(libvirt: LibvirtClient, name: string): Promise<NetworkRef> {
+  const ref = await lookup(libvirt, name);
+  if (ref === undefined) {
+    throw notFound(name);
+  }
+  return ref;
+}
+
+function isNoNetwork(error: unknown): boolean {
+  return error instanceof LibvirtError && error.code === NO_NETWORK;
+}
+
+function notFound(name: string): NotFoundError {
+  return new NotFoundError(`network ${quote(name)} not found`);
+}
+
+function quote(value: string): string {
+  return `'${value}'`;
+}
