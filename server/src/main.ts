@@ -20,7 +20,11 @@ async function main(): Promise<void> {
   }
 
   const logger = pino({ level: config.logLevel, base: { service: "netagent" } });
-  const session = new LibvirtSession({ socketPath: config.libvirtSocket, uri: config.libvirtUri });
+  const session = new LibvirtSession({
+    socketPath: config.libvirtSocket,
+    uri: config.libvirtUri,
+    logger: logger.child({ component: "libvirt" }),
+  });
   const server = createAgentServer({ manager: new NetworkManager(session), logger });
 
   // Connecting early reports a wrong socket or URI at start-up; the agent

@@ -1,20 +1,11 @@
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../errors";
-import { formatUuid, LibvirtClient, LibvirtError, NetworkRef } from "../libvirt";
+import { formatUuid, LibvirtClient, LibvirtError, ListNetworksFlag, NetworkRef, NetworkXmlFlag } from "../libvirt";
 import { LibvirtSession } from "../libvirt/session";
 import { connectivityOf } from "./connectivity";
 import { KeyedMutex } from "./keyed-mutex";
 import type { Network, NetworkKind, NetworkSpec, NetworkSpecInput } from "./model";
 import { validateNetworkName, validateSpec } from "./validate";
 import { parseNetworkXml, renderNetworkXml } from "./xml";
-
-// virConnectListAllNetworksFlags and virNetworkXMLFlags from libvirt-network.h.
-const LIST_ACTIVE = 2;
-const LIST_PERSISTENT = 4;
-const LIST_AUTOSTART = 16;
-const XML_INACTIVE = 1;
-
-// virErrorNumber VIR_ERR_NO_NETWORK.
-const NO_NETWORK = 43;
 
 /** Filter for NetworkManager.list. */
 export interface NetworkFilter {
@@ -70,9 +61,9 @@ export class NetworkManager {
     // cost is 3 + N round trips (all pipelined) instead of 4 per network.
     const [all, active, persistent, autostart] = await Promise.all([
       libvirt.listAllNetworks(0),
-      libvirt.listAllNetworks(LIST_ACTIVE),
-      libvirt.listAllNetworks(LIST_PERSISTENT),
-      libvirt.listAllNetworks(LIST_AUTOSTART),
+      libvirt.listAllNetworks(ListNetworksFlag.ACTIVE),
+      libvirt.listAllNetworks(ListNetworksFlag.PERSISTENT),
+      libvirt.listAllNetworks(ListNetworksFlag.AUTOSTART),
     ]);
     const activeNames = new Set(active.map((n) => n.name));
     const persistentNames = new Set(persistent.map((n) => n.name));
@@ -232,7 +223,7 @@ async function describe(libvirt: LibvirtClient, ref: NetworkRef, options: { inac
     libvirt.networkGetAutostart(ref),
   ]);
   // The inactive XML is the persistent config: what the next start uses.
-  const flags = options.inactiveXml && persistent ? XML_INACTIVE : 0;
+  const flags = options.inactiveXml && persistent ? NetworkXmlFlag.INACTIVE : 0;
   const parsed = parseNetworkXml(await libvirt.networkGetXmlDesc(ref, flags));
   return toNetwork({ ...parsed, uuid: parsed.uuid || formatUuid(ref.uuid) }, { active, persistent, autostart });
 }
@@ -289,7 +280,7 @@ async function lookupOrThrow(libvirt: LibvirtClient, name: string): Promise<Netw
 }
 
 function isNoNetwork(error: unknown): boolean {
-  return error instanceof LibvirtError && error.code === NO_NETWORK;
+  return error instanceof LibvirtError && error.isNoNetwork();
 }
 
 function notFound(name: string): NotFoundError {
