@@ -65,8 +65,8 @@ install_debian_packages() {
 }
 
 install_npm_packages() {
-  # npm ci writes node_modules/.package-lock.json, so its age tells when node_modules was last
-  # installed; the folder's own mtime changes only when a top-level entry is added or removed.
+  # npm ci writes node_modules/.package-lock.json, so its mtime shows when node_modules was last
+  # installed. The folder's own mtime changes only when a top-level entry is added or removed.
   if [[ -f node_modules/.package-lock.json && ! package-lock.json -nt node_modules/.package-lock.json ]]; then
     step "npm packages: node_modules is up to date with package-lock.json"
     return
@@ -77,7 +77,7 @@ install_npm_packages() {
 
 build() {
   step "build: running npx tsc -b"
-  # Compiler errors go to the terminal as they are: they are what the reader needs to fix.
+  # Compiler errors go to the terminal unfiltered, because they are what the reader must fix.
   npx tsc -b || die "the TypeScript build failed; the errors are above"
 }
 
