@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const server = createAgentServer({ manager: new NetworkManager(session), logger });
 
   // Connecting early reports a wrong socket or URI at start-up; the agent
-  // still serves, and calls fail with UNAVAILABLE until libvirtd answers.
+  // still serves, and calls fail with UNAVAILABLE until libvirtd responds.
   try {
     await session.client();
     logger.info({ libvirtSocket: config.libvirtSocket, libvirtUri: config.libvirtUri }, "connected to libvirtd");

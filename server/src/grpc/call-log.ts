@@ -4,9 +4,9 @@ import type { Logger } from "pino";
 import { toServerError } from "./status";
 
 /**
- * Middleware that writes one structured log line per call: method, peer,
- * status code, duration and the network the call targets; for errors also
- * the message, and for INTERNAL and UNAVAILABLE the underlying cause.
+ * Middleware that writes one structured log line per call with the method,
+ * peer, status code, duration and target network. Failed calls also log the
+ * status message, and INTERNAL and UNAVAILABLE ones the underlying cause.
  */
 export function callLogMiddleware(logger: Logger) {
   return async function* callLog<Request, Response>(
