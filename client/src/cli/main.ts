@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from "commander";
+import { Status } from "nice-grpc";
 
 import { ListNetworksResponse, Network } from "@netagent/proto";
 
@@ -45,6 +46,9 @@ network
       validateOnly: options.validateOnly ?? false,
     });
     printNetwork(response.network);
+    if (options.validateOnly && !globals().json) {
+      print("(validate only: every check passed and nothing was changed)");
+    }
   }));
 
 network
@@ -186,14 +190,41 @@ function reportAndExit(error: unknown): never {
       const body = { error: { code: error.codeName, message: error.details, violations: error.violations } };
       process.stderr.write(`${JSON.stringify(body)}\n`);
     } else {
-      const lines = [`netagentctl: ${error.codeName}: ${error.details}`, ...error.violations.map((v) => `  ${v.field}: ${v.description}`)];
-      process.stderr.write(`${lines.join("\n")}\n`);
+      process.stderr.write(`${describeError(error).join("\n")}\n`);
     }
     // The exit code is the gRPC status code, so scripts can tell NOT_FOUND (5) from UNAVAILABLE (14).
     process.exit(error.code);
   }
   // Errors raised while building the request, such as a malformed --subnet, are usage errors.
   fail((error as Error).message, EXIT_USAGE);
+}
+
+/** The command-line option that sets each request field, so errors can name what to change. */
+const OPTION_FOR_FIELD: Record<string, string> = {
+  "network.name": "NAME",
+  "network.type": "--type",
+  "network.bridge": "--bridge",
+  "network.ipv4": "--subnet/--host-address",
+  "network.ipv4.address": "--subnet/--host-address",
+  name: "NAME",
+};
+
+function describeError(error: NetAgentError): string[] {
+  if (error.violations.length > 0) {
+    const lines = error.violations.map((v) => {
+      const option = OPTION_FOR_FIELD[v.field] ?? (v.field.startsWith("network.ipv4.dhcp_ranges") ? "--dhcp-range" : undefined);
+      return `  ${v.field}${option ? ` (${option})` : ""}: ${v.description}`;
+    });
+    const count = error.violations.length === 1 ? "1 invalid field" : `${error.violations.length} invalid fields`;
+    return [`netagentctl: ${error.codeName}: ${count}`, ...lines];
+  }
+
+  const lines = [`netagentctl: ${error.codeName}: ${error.details}`];
+  // grpc-js reports an unreachable agent as UNAVAILABLE without a status from the agent.
+  if (error.code === Status.UNAVAILABLE && !error.details.startsWith("libvirtd")) {
+    lines.push(`  is the agent running at ${globals().address}? Start it with \`make run\`, or point --address (or NETAGENT_ADDRESS) at it.`);
+  }
+  return lines;
 }
 
 function fail(message: string, code: number): never {
