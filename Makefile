@@ -34,6 +34,13 @@ test-unit:
 test-integration:
 	npx mocha --timeout 120000 'integration/dist/**/*.test.js'
 
+# Install and build, then build the agent image netagent:latest from image/Dockerfile in the container
+# engine that DOCKER_HOST names (else netagent's own, started for the build); the first build creates
+# a Debian base image with debootstrap.
+.PHONY: image
+image: deps
+	scripts/image.sh
+
 # Delete build output (dist/ folders and TypeScript's incremental build files); keeps node_modules.
 clean:
 	npx tsc -b --clean

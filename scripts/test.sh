@@ -4,10 +4,14 @@
 #   1. scripts/install-deps.sh (Debian packages, npm packages, TypeScript build)
 #   2. buf lint on the protobuf contract
 #   3. unit tests: server/dist and client/dist, *.test.js
-#   4. integration tests: integration/dist, *.test.js, against sandboxed libvirtds (needs root)
+#   4. the agent image (scripts/image.sh), in the container engine that DOCKER_HOST names, or else
+#      in netagent's own engine (scripts/engine.sh), which this script starts if it does not run
+#      and stops at the end
+#   5. integration tests: integration/dist, *.test.js, against sandboxed libvirtds and agent
+#      containers (needs root)
 #
 # Each suite prints mocha's usual spec output. The last line is "N passed, N failed", summing the
-# mocha tests of both suites plus buf lint, which counts as one test. A failed mocha hook counts
+# mocha tests of both suites plus buf lint and the image build, which count as one test each. A failed mocha hook counts
 # as one failure, and a suite that crashed or timed out before reporting counts as one failure.
 # Exits non-zero when anything failed or when no test ran.
 #
@@ -24,11 +28,16 @@ passed=0
 failed=0
 mocha_tests_run=0
 suite_pid=""
+engine_pid=""
 
 # Sandboxes that the integration tests start live in this folder (startSandbox() creates them
 # under os.tmpdir()), so cleanup finds exactly the ones this run started.
 work_dir=$(mktemp -d -t netagent-test.XXXXXX)
 export TMPDIR=$work_dir
+
+# The container suite labels its containers with this value, so cleanup finds exactly this run's.
+export NETAGENT_TEST_RUN=${work_dir##*/}
+export DOCKER_HOST=${DOCKER_HOST:-unix:///run/netagent-docker.sock}
 
 log() {
   echo "test: $*"
@@ -52,7 +61,44 @@ clean_up() {
     log "stopping a sandbox that the tests left running: $(dirname "$marker")"
     scripts/sandbox.sh stop "$(dirname "$marker")" || log "error: could not stop the sandbox in $(dirname "$marker")"
   done
+  remove_leftover_containers
+  if [[ -n $engine_pid ]]; then
+    stop_engine
+  fi
   rm -rf "$work_dir"
+}
+
+# Removes the containers that a crashed or interrupted container suite left behind.
+remove_leftover_containers() {
+  local -a ids=()
+  docker version >/dev/null 2>&1 || return 0
+  mapfile -t ids < <(docker ps --all --quiet --filter "label=org.netagent.test-run=$NETAGENT_TEST_RUN")
+  if ((${#ids[@]} > 0)); then
+    log "removing containers that the tests left behind: ${ids[*]}"
+    docker rm --force "${ids[@]}" >/dev/null || log "error: could not remove containers ${ids[*]}"
+  fi
+}
+
+# Uses the engine that DOCKER_HOST names when it runs. Otherwise, for netagent's own engine, starts
+# it and keeps its PID, so that clean_up stops the engine that this run started and no other.
+start_engine() {
+  if docker version >/dev/null 2>&1; then
+    log "using the container engine on $DOCKER_HOST"
+    return 0
+  fi
+  if [[ $DOCKER_HOST != unix:///run/netagent-docker.sock ]]; then
+    log "error: no container engine responds on DOCKER_HOST=$DOCKER_HOST"
+    return 1
+  fi
+  scripts/engine.sh start || return 1
+  engine_pid=$(scripts/engine.sh status) || return 1
+}
+
+stop_engine() {
+  if [[ $(scripts/engine.sh status 2>/dev/null) == "$engine_pid" ]]; then
+    scripts/engine.sh stop || log "error: could not stop dockerd (pid $engine_pid)"
+  fi
+  engine_pid=""
 }
 
 # Prints the summary line last and exits with STATUS, or when STATUS is omitted, with 1 if
@@ -140,6 +186,14 @@ else
 fi
 
 run_mocha_suite unit "$UNIT_TIMEOUT" 'server/dist/**/*.test.js' 'client/dist/**/*.test.js'
+
+log "building the agent image for the container suite"
+if start_engine && scripts/image.sh; then
+  passed=$((passed + 1))
+else
+  log "error: the agent image could not be built; the container suite fails without it"
+  failed=$((failed + 1))
+fi
 run_mocha_suite integration "$INTEGRATION_TIMEOUT" --timeout 120000 'integration/dist/**/*.test.js'
 
 finish
