@@ -122,7 +122,17 @@ stop_engine() {
     kill -KILL "$pid" 2>/dev/null || true
     log "warning: its containerd and container processes may still run; see 'ps -ef --forest'"
   fi
+  unmount_exec_root
   log "stopped"
+}
+
+# dockerd leaves a bind mount of the host's network namespace under its exec root (netns/default)
+# when it exits. A stopped engine should leave no mount behind.
+unmount_exec_root() {
+  local target
+  while IFS= read -r target; do
+    umount "$target" || log "warning: could not unmount $target"
+  done < <(findmnt --raw --noheadings --output TARGET | grep "^$EXEC_ROOT/" | sort -r)
 }
 
 main() {

@@ -187,11 +187,15 @@ fi
 
 run_mocha_suite unit "$UNIT_TIMEOUT" 'server/dist/**/*.test.js' 'client/dist/**/*.test.js'
 
+# docker build prints every package that apt installs, so its output is shown only on failure.
 log "building the agent image for the container suite"
-if start_engine && scripts/image.sh; then
+image_log=$work_dir/image.log
+if start_engine && scripts/image.sh >"$image_log" 2>&1; then
+  grep -E '^(image|base-image|engine):' "$image_log"
   passed=$((passed + 1))
 else
-  log "error: the agent image could not be built; the container suite fails without it"
+  tail -n 40 "$image_log"
+  log "error: the agent image could not be built (the last lines of its output are above); the container suite fails without it"
   failed=$((failed + 1))
 fi
 run_mocha_suite integration "$INTEGRATION_TIMEOUT" --timeout 120000 'integration/dist/**/*.test.js'
