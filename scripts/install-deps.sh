@@ -3,7 +3,8 @@
 # is skipped when its result is already there, so a second run takes a few seconds and runs no
 # apt-get at all.
 #
-#   1. Debian packages: libvirtd with its QEMU driver, virsh, dnsmasq, iptables/nftables, iproute2
+#   1. Debian packages: libvirtd with its QEMU driver, virsh, dnsmasq, iptables/nftables, iproute2,
+#      openssl
 #      (as root, only those that are missing)
 #   2. npm packages (`npm ci`, when node_modules is missing or older than package-lock.json)
 #   3. TypeScript build (`npx tsc -b`; the generated protobuf code is checked in, so no buf step)
@@ -23,6 +24,8 @@ readonly PACKAGES=(
   iptables
   nftables
   iproute2
+  # the integration tests make throwaway certificate authorities for mutual TLS
+  openssl
 )
 
 step() {
