@@ -59,7 +59,7 @@ export interface NetAgentTlsOptions {
   serverName?: string;
 }
 
-/** How idempotent calls are retried. */
+/** Retry settings for idempotent calls. */
 export interface NetAgentRetryOptions {
   /** Retries after the first attempt. Default: 3. */
   maxRetries?: number;
@@ -99,7 +99,7 @@ export function createNetAgentClient(options: NetAgentClientOptions = {}): NetAg
   const defaultDeadlineMs = options.defaultDeadlineMs ?? 30_000;
   const channel: Channel = createChannel(address, ...channelSecurity(options.tls));
 
-  // The middleware added last runs first: NetAgentError conversion sees the
+  // The middleware added last runs first. NetAgentError conversion gets the
   // rich details and the deadline's DEADLINE_EXCEEDED alike, and the
   // deadline, outside the retries, bounds all attempts together.
   const factory = createClientFactory()

@@ -149,12 +149,12 @@ class Generator {
     }
   }
 
-  /** An enum number: a defined value most of the time, otherwise one out of range. */
+  /** Returns an enum number: a defined value most of the time, otherwise one out of range. */
   enumValue(values: readonly { number: number }[]): number {
     return this.random() < (this.almostValid ? 0.95 : 0.6) ? this.pick(values).number : this.pick([-1, 99, 2 ** 31 - 1, values.length]);
   }
 
-  /** A random init object for create(); each field is set or left out at random. */
+  /** Returns a random init object for create(), with each field set or left out at random. */
   message(desc: DescMessage, depth = 0): Record<string, unknown> {
     const init: Record<string, unknown> = {};
     if (depth > 4) {
@@ -273,8 +273,8 @@ function callRaw(client: Client, method: DescMethod, bytes: Uint8Array): Promise
           resolve(result);
         }
       };
-      // A watch with a valid filter stays open until something happens;
-      // an open, quiet stream is an answer, so it is cancelled and counted OK.
+      // A watch with a valid filter stays open until something happens, so
+      // an open, quiet stream counts as a response: it is cancelled and counted OK.
       const quiet = setTimeout(() => {
         finish({ code: Status.OK, details: "stream open and quiet" });
         stream.cancel();

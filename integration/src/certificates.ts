@@ -34,7 +34,7 @@ export class TestCa {
     return new TestCa(home, name, certFile, keyFile);
   }
 
-  /** The CA certificate (PEM). */
+  /** Reads the CA certificate (PEM). */
   cert(): Promise<Buffer> {
     return readFile(this.certFile);
   }

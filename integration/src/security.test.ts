@@ -44,7 +44,7 @@ describe("security", function () {
   let auditLog: string;
   const clients: NetAgentClient[] = [];
 
-  /** An SDK client for the TLS agent with the given client certificate. */
+  /** Creates an SDK client for the TLS agent with the given client certificate. */
   function tlsClient(certificate: CertificateFiles, caCert: Buffer): NetAgentClient {
     const client = createNetAgentClient({
       address: tlsAgent.address,
@@ -103,6 +103,16 @@ describe("security", function () {
     it("serves a client with a trusted certificate", async () => {
       const response = await tlsClient(operator, await ca.cert()).networks.listNetworks({});
       assert.deepEqual(response.networks, []);
+    });
+
+    it("serves netagentctl with --tls options", async () => {
+      const cli = resolve(__dirname, "../../client/dist/cli/main.js");
+      const { stdout } = await runFile(
+        process.execPath,
+        [cli, "--address", tlsAgent.address, "--tls-ca", ca.certFile, "--tls-cert", reader.certFile, "--tls-key", reader.keyFile, "--json", "network", "list"],
+        { timeout: 60_000 },
+      );
+      assert.ok(Array.isArray(JSON.parse(stdout)));
     });
 
     it("rejects a client without a certificate", async () => {
@@ -223,8 +233,8 @@ describe("security", function () {
     let socketDir: string;
 
     before(async () => {
-      // The peers below run as nobody, so every folder on the way to the
-      // socket must let them through; mkdtemp under TMPDIR may not.
+      // The peers below run as uid 65534, so every folder on the way to the
+      // socket must let them through, and a folder under TMPDIR may not.
       socketDir = await mkdtemp("/tmp/netagent-socket-");
       await chmod(socketDir, 0o711);
       const config = join(dir, "unix.yaml");

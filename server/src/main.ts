@@ -49,14 +49,20 @@ async function main(): Promise<void> {
     logger.warn({ libvirtSocket: config.libvirtSocket, err: error }, "libvirtd not reachable yet; calls fail with UNAVAILABLE until it is");
   }
 
-  const port = await listen(server, config.listen, { socketMode: config.socketMode, socketGroup: config.socketGroup, tls: config.tls });
-  const where = config.listen.kind === "unix" ? `unix://${config.listen.path}` : `${config.listen.host}:${port}`;
+  const listening = config.listen.kind === "unix" ? `unix://${config.listen.path}` : `${config.listen.host}:${config.listen.port}`;
+  const port = await listen(server, config.listen, { socketMode: config.socketMode, socketGroup: config.socketGroup, tls: config.tls }).catch((error: unknown) =>
+    exitWithError(`cannot serve gRPC on ${listening}: ${(error as Error).message}`),
+  );
+  const where = config.listen.kind === "unix" ? listening : `${config.listen.host}:${port}`;
   const security = config.listen.kind === "unix" ? "unix-socket" : config.tls ? "mutual-tls" : "insecure-loopback";
   logger.info({ listen: where, port, security, configFile: config.configFile, pid: process.pid }, "serving");
 
-  const metrics = config.metricsListen === undefined
+  const metricsListen = config.metricsListen;
+  const metrics = metricsListen === undefined
     ? undefined
-    : await serveMetrics(createMetricsRegistry({ manager, libvirtConnected: () => session.connected, logger }), config.metricsListen, logger);
+    : await serveMetrics(createMetricsRegistry({ manager, libvirtConnected: () => session.connected, logger }), metricsListen, logger).catch((error: unknown) =>
+        exitWithError(`cannot serve metrics on ${metricsListen.host}:${metricsListen.port}: ${(error as Error).message}`),
+      );
   if (metrics !== undefined) {
     logger.info({ metricsListen: `${config.metricsListen!.host}:${metrics.port}`, metricsPort: metrics.port }, "serving metrics at /metrics");
   }
@@ -77,6 +83,12 @@ async function main(): Promise<void> {
   };
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
   process.once("SIGINT", () => void shutdown("SIGINT"));
+}
+
+/** Reports a start-up failure that the operator can fix, without a stack trace. */
+function exitWithError(message: string): never {
+  process.stderr.write(`netagent: ${message}\n`);
+  process.exit(1);
 }
 
 main().catch((error: unknown) => {

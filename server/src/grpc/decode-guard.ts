@@ -13,24 +13,26 @@ type Decoder = (bytes: Uint8Array) => unknown;
 
 /**
  * Returns a copy of a service definition (ts-proto or grpc-js form) whose
- * request decoders never throw. grpc-js answers a request that fails to
- * decode with INTERNAL; with the guard the call reaches decodeGuardMiddleware
+ * request decoders never throw. grpc-js rejects a request that fails to
+ * decode with INTERNAL. With the guard the call reaches decodeGuardMiddleware
  * instead, which rejects it as INVALID_ARGUMENT.
+ * NOTE: methods with a request stream keep their decoder, because the
+ * middleware sees only the stream, not each message.
  */
 export function withDecodeGuard<Definition extends object>(definition: Definition): Definition {
   if ("methods" in definition && typeof definition.methods === "object" && definition.methods !== null) {
     const methods = Object.fromEntries(
-      Object.entries(definition.methods as Record<string, { requestType: { decode: Decoder } }>).map(([key, method]) => [
+      Object.entries(definition.methods as Record<string, { requestStream: boolean; requestType: { decode: Decoder } }>).map(([key, method]) => [
         key,
-        { ...method, requestType: { ...method.requestType, decode: guard(method.requestType.decode) } },
+        method.requestStream ? method : { ...method, requestType: { ...method.requestType, decode: guard(method.requestType.decode) } },
       ]),
     );
     return { ...definition, methods };
   }
   return Object.fromEntries(
-    Object.entries(definition as Record<string, { requestDeserialize: Decoder }>).map(([key, method]) => [
+    Object.entries(definition as Record<string, { requestStream: boolean; requestDeserialize: Decoder }>).map(([key, method]) => [
       key,
-      { ...method, requestDeserialize: guard(method.requestDeserialize) },
+      method.requestStream ? method : { ...method, requestDeserialize: guard(method.requestDeserialize) },
     ]),
   ) as Definition;
 }

@@ -24,29 +24,29 @@ import { peerIdentityInterceptor } from "./peer-identity";
 import { netagentServiceDefinitions } from "./services";
 import { statusMiddleware } from "./status";
 
-/** What createAgentServer needs besides the network manager. */
+/** Dependencies and settings of createAgentServer. */
 export interface AgentServerOptions {
   manager: NetworkManager;
   logger: Logger;
-  /** Who gets which role. Default: root is admin. */
+  /** Rules that give callers their roles. Default: root is admin. */
   identities?: readonly IdentityRule[];
   /** Networks that Stop, Update and Delete refuse. Default: none. */
   protectedNetworks?: ProtectedNetworks;
   /** Receives one record per mutating call. Default: `logger`. */
   auditLogger?: Logger;
-  /** What grpc.health.v1 reports. Default: SERVING. */
+  /** Health state that grpc.health.v1 reports. Default: SERVING. */
   health?: HealthState;
 }
 
 /** Builds the agent's gRPC server with its services and middleware; it does not listen yet. */
 export function createAgentServer(options: AgentServerOptions): Server {
-  // The interceptor must be the first, so that it sees grpc-js's own call
-  // object (peer-identity.ts). The middleware added first runs first: the
-  // caller's identity comes before everything that logs or checks it;
-  // metrics, the call log and the audit see the final status; status
+  // The interceptor must be the first, so that it gets grpc-js's own call
+  // object (peer-identity.ts). The middleware added first runs first. The
+  // caller's identity comes before everything that logs or checks it.
+  // Metrics, the call log and the audit record the final status. Status
   // mapping sits inside errorDetailsServerMiddleware, which puts the
-  // BadRequest in the trailers; authorization and the decode guard are
-  // innermost, so their errors go through the status mapping too.
+  // BadRequest in the trailers. Authorization and the decode guard are
+  // innermost, so that their errors go through the status mapping too.
   const server = createServer({ interceptors: [peerIdentityInterceptor()] })
     .use(callerMiddleware(options.identities ?? DEFAULT_IDENTITY_RULES))
     .use(prometheusServerMiddleware())
@@ -60,13 +60,13 @@ export function createAgentServer(options: AgentServerOptions): Server {
   server.add(withDecodeGuard(NetworkServiceDefinition), networkService(options.manager));
   server.add(withDecodeGuard(HealthDefinition), HealthServiceImpl(options.health));
   server.add(
-    withDecodeGuard(ServerReflectionService),
+    ServerReflectionService,
     ServerReflection(readDescriptorSet(), netagentServiceDefinitions().map((definition) => definition.fullName)),
   );
   return server;
 }
 
-/** How the listener is secured; see AgentConfig. */
+/** Security settings of the listener, as in AgentConfig. */
 export interface ListenOptions {
   /** Permission bits of a UNIX socket. Default: 0o660. */
   socketMode?: number;

@@ -6,7 +6,7 @@ export interface ServiceDefinitionSummary {
   methods: Record<string, { name: string }>;
 }
 
-/** Every service definition that @netagent/proto exports, such as NetworkServiceDefinition. */
+/** Returns every service definition that @netagent/proto exports, such as NetworkServiceDefinition. */
 export function netagentServiceDefinitions(): ServiceDefinitionSummary[] {
   return (Object.values(proto) as unknown[]).filter(
     (value): value is ServiceDefinitionSummary => typeof value === "object" && value !== null && "fullName" in value && "methods" in value,
