@@ -247,11 +247,19 @@ describe("security", function () {
       await rm(socketDir, { recursive: true, force: true });
     });
 
-    /** Runs one SDK call in a process with the given ids and returns its result or its error. */
+    /**
+     * Runs one SDK call in a process with the given ids and returns its result
+     * or its error. The process loads the SDK as root and then drops to the
+     * ids before the channel connects, so that the repository need not be
+     * readable by those ids.
+     */
     async function callAs(ids: { uid: number; gid: number; groups: number[] }, call: "list" | "create"): Promise<{ ok?: boolean; code?: number; details?: string }> {
       const script = `
         const { createNetAgentClient, NetworkType } = require(${JSON.stringify(CLIENT_PACKAGE)});
         const agent = createNetAgentClient({ address: ${JSON.stringify(unixAgent.address)}, defaultDeadlineMs: 20000, retry: false });
+        process.setgroups(${JSON.stringify(ids.groups)});
+        process.setgid(${ids.gid});
+        process.setuid(${ids.uid});
         const call = ${JSON.stringify(call)} === "list"
           ? agent.networks.listNetworks({})
           : agent.networks.createNetwork({ network: { name: "peer-net", type: NetworkType.NETWORK_TYPE_ISOLATED, ipv4: { address: "10.84.0.1/24", dhcpRanges: [] } } });
@@ -260,11 +268,7 @@ describe("security", function () {
           (error) => console.log(JSON.stringify({ code: error.code, details: error.details })),
         ).finally(() => agent.close());
       `;
-      const { stdout } = await runFile(
-        "setpriv",
-        ["--reuid", String(ids.uid), "--regid", String(ids.gid), ids.groups.length > 0 ? `--groups=${ids.groups.join(",")}` : "--clear-groups", process.execPath, "-e", script],
-        { cwd: "/", timeout: 60_000 },
-      );
+      const { stdout } = await runFile(process.execPath, ["-e", script], { cwd: "/", timeout: 60_000 });
       return JSON.parse(stdout.trim().split("\n").pop()!) as { ok?: boolean; code?: number; details?: string };
     }
 

@@ -12,7 +12,7 @@ async function ownerOfConnectionFrom(host: string, uid: number): Promise<number 
   server.listen(0, host);
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;
-  const client = spawn(process.execPath, ["-e", `require("net").connect(${port}, ${JSON.stringify(host)}); setTimeout(() => {}, 10000)`], { uid, stdio: "ignore" });
+  const client = spawn(process.execPath, ["-e", `require("net").connect(${port}, ${JSON.stringify(host)}); setTimeout(() => {}, 10000)`], { uid, cwd: "/", stdio: "ignore" });
   try {
     const socket = await accepted;
     const owner = findTcpPeerOwner({
