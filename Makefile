@@ -17,10 +17,10 @@ deps:
 build:
 	npx tsc -b
 
-# Lint the protobuf contract and regenerate proto/src/gen; commit the generated files.
+# Lint the protobuf contract and regenerate proto/src/gen and proto/descriptor-set.binpb; commit both.
 gen:
 	npx buf lint
-	npx buf generate
+	npm run gen
 
 # Install and build, then run buf lint, the unit suite and the integration suite; ends with "N passed, N failed".
 test:

@@ -5,7 +5,7 @@
 #
 #   1. Debian packages: libvirtd with its QEMU driver, virsh, dnsmasq, iptables/nftables, iproute2,
 #      the container engine and debootstrap for the agent image, Python's gRPC for the Python client
-#      test (as root, only those that are missing)
+#      test, openssl for the test certificate authorities (as root, only those that are missing)
 #   2. npm packages (`npm ci`, when node_modules is missing or older than package-lock.json)
 #   3. TypeScript build (`npx tsc -b`; the generated protobuf code is checked in, so no buf step)
 set -euo pipefail
@@ -29,6 +29,8 @@ readonly PACKAGES=(
   debian-archive-keyring
   python3-grpcio
   python3-grpc-tools
+  # the integration tests make throwaway certificate authorities for mutual TLS
+  openssl
 )
 
 step() {

@@ -1,5 +1,13 @@
 // @netagent/client: the typed SDK for netagent's gRPC API.
-export { createNetAgentClient, DEFAULT_ADDRESS, NetAgentCallOptions, NetAgentClient, NetAgentClientOptions } from "./client";
+export {
+  createNetAgentClient,
+  DEFAULT_ADDRESS,
+  NetAgentCallOptions,
+  NetAgentClient,
+  NetAgentClientOptions,
+  NetAgentRetryOptions,
+  NetAgentTlsOptions,
+} from "./client";
 export { FieldViolation, NetAgentError } from "./errors";
 export {
   createNetAgentFleet,

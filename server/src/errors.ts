@@ -51,3 +51,6 @@ export class FailedPreconditionError extends AgentError {}
 
 /** libvirtd cannot be reached; the caller may retry later. */
 export class UnavailableError extends AgentError {}
+
+/** The caller's role does not allow the call, or the target is protected. */
+export class PermissionDeniedError extends AgentError {}

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
+import { readFileSync } from "node:fs";
+
 import { Command, CommanderError, Option } from "commander";
 import { Status } from "nice-grpc";
 
 import { ListNetworksResponse, Network } from "@netagent/proto";
 
-import { createNetAgentClient, DEFAULT_ADDRESS, NetAgentClient } from "../client";
+import { createNetAgentClient, DEFAULT_ADDRESS, NetAgentClient, NetAgentTlsOptions } from "../client";
 import { NetAgentError } from "../errors";
 import { networkDetails, networkTable, parseType } from "./format";
 import { ipv4FromSubnet } from "./subnet";
@@ -16,6 +18,9 @@ interface GlobalOptions {
   address: string;
   timeout: string;
   json?: boolean;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 const program = new Command()
@@ -24,6 +29,9 @@ const program = new Command()
   .addOption(new Option("--address <address>", "agent address: unix:///PATH or HOST:PORT").env("NETAGENT_ADDRESS").default(DEFAULT_ADDRESS))
   .addOption(new Option("--timeout <seconds>", "deadline for each call, in seconds").default("30"))
   .option("--json", "print JSON (proto3 JSON mapping) instead of tables")
+  .addOption(new Option("--tls-ca <path>", "CA certificate (PEM) of the agent's TLS certificate; turns on mutual TLS").env("NETAGENT_TLS_CA"))
+  .addOption(new Option("--tls-cert <path>", "client certificate (PEM) for mutual TLS").env("NETAGENT_TLS_CERT"))
+  .addOption(new Option("--tls-key <path>", "private key (PEM) of the client certificate").env("NETAGENT_TLS_KEY"))
   .showHelpAfterError()
   .exitOverride();
 
@@ -166,6 +174,25 @@ function printNetwork(network: Network | undefined): void {
 
 class UsageError extends Error {}
 
+/** Reads the --tls-* files; all three or none must be given. */
+function tlsOptions(): NetAgentTlsOptions | undefined {
+  const { tlsCa, tlsCert, tlsKey } = globals();
+  if (tlsCa === undefined && tlsCert === undefined && tlsKey === undefined) {
+    return undefined;
+  }
+  if (tlsCa === undefined || tlsCert === undefined || tlsKey === undefined) {
+    fail("incomplete TLS options: mutual TLS needs --tls-ca, --tls-cert and --tls-key together", EXIT_USAGE);
+  }
+  const read = (path: string, option: string) => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      fail(`cannot read ${option} ${path}: ${(error as Error).message}`, EXIT_USAGE);
+    }
+  };
+  return { ca: read(tlsCa, "--tls-ca"), cert: read(tlsCert, "--tls-cert"), key: read(tlsKey, "--tls-key") };
+}
+
 /** Runs one command with a connected client and turns its failure into an exit code. */
 async function run(action: (agent: NetAgentClient) => Promise<void>): Promise<void> {
   const { address, timeout } = globals();
@@ -174,7 +201,7 @@ async function run(action: (agent: NetAgentClient) => Promise<void>): Promise<vo
     fail(`invalid --timeout ${JSON.stringify(timeout)}: use a positive number of seconds`, EXIT_USAGE);
   }
 
-  const agent = createNetAgentClient({ address, defaultDeadlineMs: seconds * 1000 });
+  const agent = createNetAgentClient({ address, defaultDeadlineMs: seconds * 1000, tls: tlsOptions() });
   try {
     await action(agent);
   } catch (error) {
