@@ -89,7 +89,8 @@ assemble_context() {
     mkdir -p "$app/$package"
     cp "$package/package.json" "$app/$package/"
   done
-  cp -r proto/dist "$app/proto/"
+  # The descriptor set is read at run time by server reflection.
+  cp -r proto/dist proto/descriptor-set.binpb "$app/proto/"
   cp -r server/dist "$app/server/"
   find "$app" -name '*.test.js' -o -name '*.test.js.map' -o -name '*.test.d.ts' | xargs -r rm -f
   (cd "$app" && npm ci --omit=dev --workspace server --no-audit --no-fund --loglevel=error) ||
