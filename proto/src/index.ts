@@ -1,2 +1,4 @@
 export * from "./gen/netagent/v1/network";
 export * from "./gen/netagent/v1/network_service";
+export * from "./gen/netagent/v1/interface";
+export * from "./gen/netagent/v1/interface_service";
