@@ -3,6 +3,7 @@ import pino from "pino";
 
 import { AgentConfig, loadConfig, USAGE } from "./config";
 import { createAgentServer, listen } from "./grpc/server";
+import { InterfaceManager } from "./interfaces/manager";
 import { LibvirtSession } from "./libvirt/session";
 import { NetworkManager } from "./networks/manager";
 
@@ -25,7 +26,8 @@ async function main(): Promise<void> {
     uri: config.libvirtUri,
     logger: logger.child({ component: "libvirt" }),
   });
-  const server = createAgentServer({ manager: new NetworkManager(session), logger });
+  const interfaces = new InterfaceManager(session, logger.child({ component: "interfaces" }));
+  const server = createAgentServer({ manager: new NetworkManager(session), interfaces, logger });
 
   // Connecting early reports a wrong socket or URI at start-up; the agent
   // still serves, and calls fail with UNAVAILABLE until libvirtd answers.

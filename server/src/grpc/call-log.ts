@@ -5,8 +5,8 @@ import { toServerError } from "./status";
 
 /**
  * Middleware that writes one structured log line per call: method, peer,
- * status code, duration and the network the call targets; for errors also
- * the message, and for INTERNAL and UNAVAILABLE the underlying cause.
+ * status code, duration and the network and domain the call targets; for
+ * errors also the message, and for INTERNAL and UNAVAILABLE the underlying cause.
  */
 export function callLogMiddleware(logger: Logger) {
   return async function* callLog<Request, Response>(
@@ -14,7 +14,7 @@ export function callLogMiddleware(logger: Logger) {
     context: CallContext,
   ) {
     const started = process.hrtime.bigint();
-    const fields = { method: call.method.path, peer: context.peer, network: targetOf(call.request) };
+    const fields = { method: call.method.path, peer: context.peer, network: targetOf(call.request), domain: domainOf(call.request) };
     const durationMs = () => Number(process.hrtime.bigint() - started) / 1e6;
 
     try {
@@ -39,12 +39,23 @@ function targetOf(request: unknown): string | undefined {
   if (typeof request !== "object" || request === null) {
     return undefined;
   }
-  const fields = request as { name?: unknown; network?: { name?: unknown } };
+  const fields = request as { name?: unknown; network?: unknown };
   if (typeof fields.name === "string" && fields.name !== "") {
     return fields.name;
   }
-  if (typeof fields.network?.name === "string") {
-    return fields.network.name;
+  // InterfaceService requests name the network directly.
+  if (typeof fields.network === "string") {
+    return fields.network === "" ? undefined : fields.network;
+  }
+  const network = fields.network as { name?: unknown } | undefined;
+  if (typeof network?.name === "string") {
+    return network.name;
   }
   return undefined;
+}
+
+/** Finds the libvirt domain an InterfaceService request is about, for the log line. */
+function domainOf(request: unknown): string | undefined {
+  const domain = typeof request === "object" && request !== null ? (request as { domain?: unknown }).domain : undefined;
+  return typeof domain === "string" && domain !== "" ? domain : undefined;
 }

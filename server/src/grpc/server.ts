@@ -1,19 +1,21 @@
 import { mkdir, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 
-import { NetworkServiceDefinition } from "@netagent/proto";
+import { InterfaceServiceDefinition, NetworkServiceDefinition } from "@netagent/proto";
 import { createServer, Server } from "nice-grpc";
 import { errorDetailsServerMiddleware } from "nice-grpc-error-details";
 import type { Logger } from "pino";
 
+import type { InterfaceManager } from "../interfaces/manager";
 import type { NetworkManager } from "../networks/manager";
 import { callLogMiddleware } from "./call-log";
+import { interfaceService } from "./interface-service";
 import { formatForGrpc, ListenAddress } from "./listen-address";
 import { networkService } from "./network-service";
 import { statusMiddleware } from "./status";
 
 /** Builds the agent's gRPC server with its services and middleware; it does not listen yet. */
-export function createAgentServer(options: { manager: NetworkManager; logger: Logger }): Server {
+export function createAgentServer(options: { manager: NetworkManager; interfaces: InterfaceManager; logger: Logger }): Server {
   // The middleware added first runs first. Status mapping is innermost so that
   // errorDetailsServerMiddleware sees the RichServerError it produces and puts
   // the BadRequest in the trailers; the call log is outermost and sees the
@@ -23,6 +25,7 @@ export function createAgentServer(options: { manager: NetworkManager; logger: Lo
     .use(errorDetailsServerMiddleware)
     .use(statusMiddleware);
   server.add(NetworkServiceDefinition, networkService(options.manager));
+  server.add(InterfaceServiceDefinition, interfaceService(options.interfaces));
   return server;
 }
 

@@ -79,8 +79,11 @@ export interface AttachInterfaceRequest {
    */
   macAddress: string;
   /**
-   * The device model the guest sees, for example "virtio", "e1000e" or
-   * "rtl8139". Defaults to "virtio".
+   * The device model the guest sees: one of the models QEMU's x86 machines
+   * emulate, "virtio" (the default, and the fastest), "virtio-transitional",
+   * "virtio-non-transitional", "e1000", "e1000e", "igb" (QEMU 8.0 and later),
+   * "rtl8139", "vmxnet3", "ne2k_pci", "pcnet", "i82551", "i82557b" or
+   * "i82559er".
    */
   model: string;
   /**
