@@ -3,8 +3,8 @@
 # is skipped when its result is already there, so a second run takes a few seconds and runs no
 # apt-get at all.
 #
-#   1. Debian packages: libvirtd with its QEMU driver, virsh, dnsmasq, iptables/nftables, iproute2
-#      (as root, only those that are missing)
+#   1. Debian packages: libvirtd with its QEMU driver, virsh, dnsmasq, iptables/nftables, iproute2,
+#      busybox-static (as root, only those that are missing)
 #   2. npm packages (`npm ci`, when node_modules is missing or older than package-lock.json)
 #   3. TypeScript build (`npx tsc -b`; the generated protobuf code is checked in, so no buf step)
 set -euo pipefail
@@ -23,6 +23,9 @@ readonly PACKAGES=(
   iptables
   nftables
   iproute2
+  # The integration tests' guests run busybox as their whole userland (integration/guest), and
+  # the tests ping from the sandbox's namespace with it.
+  busybox-static
 )
 
 step() {
