@@ -201,7 +201,7 @@ describe("interfaces on real guests", function () {
       assert.doesNotMatch(await sandbox.virsh(["domiflist", GUEST]), new RegExp(added.macAddress));
     });
 
-    it("rejects a stopped network (C11)", async () => {
+    it("rejects a stopped network", async () => {
       const before = (await interfacesOf(GUEST)).map((i) => i.macAddress);
       await client.networks.stopNetwork({ name: "lab" });
 
@@ -254,7 +254,7 @@ describe("interfaces on real guests", function () {
       await client.networks.deleteNetwork({ name: "slots", allowMissing: true });
     });
 
-    it("suggests a persistent-only attach (C10)", async () => {
+    it("suggests a persistent-only attach", async () => {
       const filled = await client.interfaces.attachInterface({ domain: ONE_SLOT_GUEST, network: "slots" });
       assert.ok(filled.interface);
       first = filled.interface;
