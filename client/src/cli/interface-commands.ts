@@ -20,7 +20,15 @@ export interface CommandContext {
   warn(text: string): void;
   /** Whether --json was given. */
   json(): boolean;
+  /** The deadline of each call from --timeout, in milliseconds. */
+  timeoutMs(): number;
 }
+
+/** The agent's wait for a detach when --wait is not given. */
+const DEFAULT_WAIT_SECONDS = 10;
+
+/** Time a detach call gets beyond the agent's wait, for the libvirt calls before and after it. */
+const DEADLINE_MARGIN_MS = 20_000;
 
 interface ViewOptions {
   live?: boolean;
@@ -73,13 +81,13 @@ export function addInterfaceCommands(program: Command, context: CommandContext):
       .option("--wait <seconds>", "how long to wait for the guest to release the device (default 10, at most 300)"),
   ).action((domain: string, selectorText: string, options: ViewOptions & { wait?: string }) =>
     context.run(async (agent) => {
-      const response = await agent.interfaces.detachInterface({
-        domain,
-        ...interfaceSelector(selectorText),
-        live: options.live,
-        persistent: options.persistent,
-        timeoutSeconds: parseWait(options.wait),
-      });
+      const waitSeconds = parseWait(options.wait);
+      // The call must outlive the agent's wait, or it ends in DEADLINE_EXCEEDED instead of "pending".
+      const deadlineMs = Math.max(context.timeoutMs(), (waitSeconds || DEFAULT_WAIT_SECONDS) * 1000 + DEADLINE_MARGIN_MS);
+      const response = await agent.interfaces.detachInterface(
+        { domain, ...interfaceSelector(selectorText), live: options.live, persistent: options.persistent, timeoutSeconds: waitSeconds },
+        { deadline: new Date(Date.now() + deadlineMs) },
+      );
       context.print(
         context.json() ? JSON.stringify(DetachInterfaceResponse.toJSON(response), null, 2) : detachSummary(response.state, domain, selectorText),
       );

@@ -113,6 +113,7 @@ addInterfaceCommands(program, {
   print,
   warn: (text) => process.stderr.write(`netagentctl: warning: ${text}\n`),
   json: () => globals().json === true,
+  timeoutMs: () => Number(globals().timeout) * 1000,
 });
 
 interface CreateOptions {

@@ -1160,8 +1160,9 @@ export const InterfaceServiceDefinition = {
      * domain does not have succeeds with DETACH_STATE_ALREADY_ABSENT, so
      * retries are harmless.
      *
-     * Errors: INVALID_ARGUMENT for a malformed domain, MAC address or alias, or
-     * when neither or both of mac_address and alias are set; NOT_FOUND when the
+     * Errors: INVALID_ARGUMENT for a malformed domain, MAC address or alias,
+     * when neither or both of mac_address and alias are set, or for a
+     * timeout_seconds outside 0 to 300; NOT_FOUND when the
      * domain does not exist; FAILED_PRECONDITION when the guest reports that it
      * could not release the device, or when libvirt rejects the detach, with
      * libvirt's reason.
@@ -1237,8 +1238,9 @@ export interface InterfaceServiceImplementation<CallContextExt = {}> {
    * domain does not have succeeds with DETACH_STATE_ALREADY_ABSENT, so
    * retries are harmless.
    *
-   * Errors: INVALID_ARGUMENT for a malformed domain, MAC address or alias, or
-   * when neither or both of mac_address and alias are set; NOT_FOUND when the
+   * Errors: INVALID_ARGUMENT for a malformed domain, MAC address or alias,
+   * when neither or both of mac_address and alias are set, or for a
+   * timeout_seconds outside 0 to 300; NOT_FOUND when the
    * domain does not exist; FAILED_PRECONDITION when the guest reports that it
    * could not release the device, or when libvirt rejects the detach, with
    * libvirt's reason.
@@ -1301,8 +1303,9 @@ export interface InterfaceServiceClient<CallOptionsExt = {}> {
    * domain does not have succeeds with DETACH_STATE_ALREADY_ABSENT, so
    * retries are harmless.
    *
-   * Errors: INVALID_ARGUMENT for a malformed domain, MAC address or alias, or
-   * when neither or both of mac_address and alias are set; NOT_FOUND when the
+   * Errors: INVALID_ARGUMENT for a malformed domain, MAC address or alias,
+   * when neither or both of mac_address and alias are set, or for a
+   * timeout_seconds outside 0 to 300; NOT_FOUND when the
    * domain does not exist; FAILED_PRECONDITION when the guest reports that it
    * could not release the device, or when libvirt rejects the detach, with
    * libvirt's reason.
