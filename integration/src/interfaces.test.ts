@@ -270,6 +270,16 @@ describe("interfaces on real guests", function () {
       const { interface: forNextBoot } = await client.interfaces.attachInterface({ domain: ONE_SLOT_GUEST, network: "slots", live: false });
       assert.equal(forNextBoot?.live, false);
       assert.equal(forNextBoot?.persistent, true);
+
+      // Listing by network looks through every domain.
+      const onNetwork = (await client.interfaces.listInterfaces({ network: "slots" })).interfaces;
+      assert.deepEqual(
+        onNetwork.map((i) => [i.domain, i.macAddress]),
+        [
+          [ONE_SLOT_GUEST, first.macAddress],
+          [ONE_SLOT_GUEST, forNextBoot?.macAddress],
+        ],
+      );
     });
 
     it("reports an unanswered detach as pending", async () => {
