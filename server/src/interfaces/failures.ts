@@ -27,11 +27,11 @@ export function attachFailure(error: unknown, spec: ValidAttach, chosen: ChosenV
 }
 
 /** Runs one libvirt call of an operation on a domain and maps its libvirt error with stepFailure. */
-export async function libvirtStep<T>(what: string, domain: string, action: () => Promise<T>): Promise<T> {
+export async function libvirtStep<T>(action: string, domain: string, call: () => Promise<T>): Promise<T> {
   try {
-    return await action();
+    return await call();
   } catch (error) {
-    throw stepFailure(error, what, domain);
+    throw stepFailure(error, action, domain);
   }
 }
 
@@ -40,13 +40,13 @@ export async function libvirtStep<T>(what: string, domain: string, action: () =>
  * any other libvirt error FailedPreconditionError with libvirt's reason.
  * Connection errors pass through unchanged.
  */
-export function stepFailure(error: unknown, what: string, domain: string): unknown {
+export function stepFailure(error: unknown, action: string, domain: string): unknown {
   const notFound = asDomainNotFound(error, domain);
   if (notFound !== error) {
     return notFound;
   }
   if (error instanceof LibvirtError) {
-    return new FailedPreconditionError(`libvirt failed to ${what} domain '${domain}': ${error.message}`, { cause: error });
+    return new FailedPreconditionError(`libvirt failed to ${action} domain '${domain}': ${error.message}`, { cause: error });
   }
   return error;
 }

@@ -66,8 +66,8 @@ export class InterfaceManager {
 
       const views = await readDomainViews(libvirt, domain, state);
       const existing = [...(views.live ?? []), ...(views.config ?? [])];
-      const taken = new Set(existing.map((element) => element.macAddress));
-      if (spec.macAddress !== undefined && taken.has(spec.macAddress)) {
+      const usedMacAddresses = new Set(existing.map((element) => element.macAddress));
+      if (spec.macAddress !== undefined && usedMacAddresses.has(spec.macAddress)) {
         const owner = existing.find((element) => element.macAddress === spec.macAddress)!;
         throw new AlreadyExistsError(
           `domain '${spec.domain}' already has an interface with MAC address ${spec.macAddress}` +
@@ -75,7 +75,7 @@ export class InterfaceManager {
         );
       }
 
-      const macAddress = spec.macAddress ?? generateMacAddress(taken);
+      const macAddress = spec.macAddress ?? generateMacAddress(usedMacAddresses);
       const xml = renderNetworkInterface({ network: spec.network, macAddress, model: spec.model, linkState: spec.linkState });
       try {
         await libvirt.domainAttachDeviceFlags(domain, xml, modifyFlags(chosen));
@@ -170,10 +170,10 @@ export class InterfaceManager {
         [found.live, DomainDeviceModifyFlag.LIVE, "set the link state of an interface of"],
         [found.config, DomainDeviceModifyFlag.CONFIG, "set the link state in the persistent definition of"],
       ];
-      for (const [element, flags, what] of changes) {
+      for (const [element, flags, action] of changes) {
         if (element !== undefined) {
           const xml = renderInterfaceElement(withLinkState(element.node, spec.linkState));
-          await libvirtStep(what, spec.domain, () => libvirt.domainUpdateDeviceFlags(domain, xml, flags));
+          await libvirtStep(action, spec.domain, () => libvirt.domainUpdateDeviceFlags(domain, xml, flags));
         }
       }
       return this.describeOne(libvirt, domain, (found.live ?? found.config)!.macAddress);
@@ -192,13 +192,13 @@ export class InterfaceManager {
     timeoutMs: number,
     signal: AbortSignal | undefined,
   ): Promise<boolean> {
-    const what = "remove an interface from running";
+    const action = "remove an interface from running";
 
     if (element.alias === "") {
       // Every interface of a running QEMU domain has an alias. Other drivers may not
       // give one, and their detach call itself waits as long as the driver does.
       const xml = renderInterfaceElement(element.node);
-      await libvirtStep(what, domain.name, () => libvirt.domainDetachDeviceFlags(domain, xml, DomainDeviceModifyFlag.LIVE));
+      await libvirtStep(action, domain.name, () => libvirt.domainDetachDeviceFlags(domain, xml, DomainDeviceModifyFlag.LIVE));
       return !(await this.hasLiveInterface(libvirt, domain, element.macAddress));
     }
 
@@ -211,7 +211,7 @@ export class InterfaceManager {
         if (error instanceof LibvirtError && error.code === ErrorCode.DEVICE_MISSING) {
           return true;
         }
-        throw stepFailure(error, what, domain.name);
+        throw stepFailure(error, action, domain.name);
       }
 
       const outcome = await watch.waitFor(element.alias, timeoutMs, signal);

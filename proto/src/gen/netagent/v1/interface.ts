@@ -111,20 +111,20 @@ export interface Interface {
   persistent: boolean;
   /**
    * Addresses from the DHCP leases of libvirt's network. Empty when libvirt
-   * cannot see the guest's addresses; addresses_note then says why.
+   * cannot see the guest's addresses, and addresses_note then gives the reason.
    */
   addresses: InterfaceAddress[];
   /**
-   * Where the guest gets its addresses on this network: from libvirt's DHCP
-   * server (then addresses lists its leases), from the LAN's DHCP server
-   * (libvirt does not see those leases) or from nowhere (static addresses).
+   * Source of the guest's addresses on this network: libvirt's DHCP
+   * server (then addresses lists its leases), the LAN's DHCP server
+   * (libvirt does not see those leases) or none (static addresses).
    * UNSPECIFIED when the interface is not on a libvirt network or the network
    * is gone.
    */
   dhcpSource: DhcpSource;
   /**
-   * Why addresses is empty and where the guest's addresses can be found
-   * instead. Empty when addresses lists at least one address.
+   * Reason that addresses is empty, and where the guest's addresses can be
+   * found instead. Empty when addresses lists at least one address.
    */
   addressesNote: string;
 }

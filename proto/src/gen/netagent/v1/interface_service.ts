@@ -110,7 +110,10 @@ export interface AttachInterfaceResponse {
   interface?:
     | Interface
     | undefined;
-  /** What guests on the network can reach, copied from the Network. */
+  /**
+   * Connectivity facts of the network, copied from the Network: what its
+   * guests can reach and where their addresses come from.
+   */
   connectivity?:
     | Connectivity
     | undefined;
