@@ -1,4 +1,9 @@
-import { NetworkServiceClient, NetworkServiceDefinition } from "@netagent/proto";
+import {
+  InterfaceServiceClient,
+  InterfaceServiceDefinition,
+  NetworkServiceClient,
+  NetworkServiceDefinition,
+} from "@netagent/proto";
 import {
   CallOptions,
   Channel,
@@ -82,6 +87,8 @@ export type NetAgentCallOptions = CallOptions & DeadlineOptions;
 export interface NetAgentClient {
   /** netagent.v1.NetworkService: create, read, start, stop and delete networks. */
   readonly networks: NetworkServiceClient<DeadlineOptions>;
+  /** netagent.v1.InterfaceService: attach, detach, list and update guest interfaces. */
+  readonly interfaces: InterfaceServiceClient<DeadlineOptions>;
   /** Closes the underlying channel; calls after this fail. */
   close(): void;
 }
@@ -113,8 +120,13 @@ export function createNetAgentClient(options: NetAgentClientOptions = {}): NetAg
     "*": { deadline: defaultDeadlineMs, ...retryDefaults(options.retry) },
   });
 
+  const interfaces = factory.create(InterfaceServiceDefinition, channel, {
+    "*": { deadline: defaultDeadlineMs },
+  });
+
   return {
     networks,
+    interfaces,
     close: () => channel.close(),
   };
 }

@@ -4,6 +4,7 @@ import pino from "pino";
 import { ProtectedNetworks } from "./auth/protection";
 import { AgentConfig, loadConfig, USAGE } from "./config";
 import { createAgentServer, listen } from "./grpc/server";
+import { InterfaceManager } from "./interfaces/manager";
 import { LibvirtSession } from "./libvirt/session";
 import { serveMetrics } from "./metrics/endpoint";
 import { createMetricsRegistry } from "./metrics/registry";
@@ -32,8 +33,10 @@ async function main(): Promise<void> {
     logger: logger.child({ component: "libvirt" }),
   });
   const manager = new NetworkManager(session);
+  const interfaces = new InterfaceManager(session, logger.child({ component: "interfaces" }));
   const server = createAgentServer({
     manager,
+    interfaces,
     logger,
     identities: config.identities,
     protectedNetworks: new ProtectedNetworks(config.protectedNetworks),

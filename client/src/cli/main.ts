@@ -9,6 +9,7 @@ import { ListNetworksResponse, Network } from "@netagent/proto";
 import { createNetAgentClient, DEFAULT_ADDRESS, NetAgentClient, NetAgentTlsOptions } from "../client";
 import { NetAgentError } from "../errors";
 import { networkDetails, networkTable, parseType } from "./format";
+import { addInterfaceCommands } from "./interface-commands";
 import { ipv4FromSubnet } from "./subnet";
 
 /** Exit code for command-line usage errors (sysexits.h EX_USAGE). */
@@ -25,7 +26,7 @@ interface GlobalOptions {
 
 const program = new Command()
   .name("netagentctl")
-  .description("Manage libvirt networks through a netagent agent.")
+  .description("Manage libvirt networks and guest interfaces through a netagent agent.")
   .addOption(new Option("--address <address>", "agent address: unix:///PATH or HOST:PORT").env("NETAGENT_ADDRESS").default(DEFAULT_ADDRESS))
   .addOption(new Option("--timeout <seconds>", "deadline for each call, in seconds").default("30"))
   .option("--json", "print JSON (proto3 JSON mapping) instead of tables")
@@ -118,6 +119,14 @@ network
   .action((name: string) => run(async (agent) => {
     printNetwork((await agent.networks.stopNetwork({ name })).network);
   }));
+
+addInterfaceCommands(program, {
+  run,
+  print,
+  warn: (text) => process.stderr.write(`netagentctl: warning: ${text}\n`),
+  json: () => globals().json === true,
+  timeoutMs: () => Number(globals().timeout) * 1000,
+});
 
 interface CreateOptions {
   type: string;

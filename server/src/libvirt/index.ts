@@ -17,10 +17,13 @@ export {
 export { LibvirtLogger } from "./logger";
 export * from "./protocol";
 export {
+  DomainInterfaceAddresses,
+  DomainIpAddress,
   DomainRef,
   formatUuid,
   NetworkRef,
   parseUuid,
+  readDomainInterfaceAddresses,
   readDomainRef,
   readNetworkRef,
   readRemoteError,
