@@ -5,7 +5,7 @@ import { LibvirtConnectionError } from "./errors";
 import { LibvirtLogger, silentLogger } from "./logger";
 import { AuthType, DriverFeature, ListLimit, RemoteProcedure, UUID_LENGTH } from "./protocol";
 import { NetworkRef, readNetworkRef, writeNetworkRef } from "./structs";
-import type { MessageListener, MessageSubscription } from "./subscriptions";
+import type { MessageListener, MessageSubscription, SubscribeOptions } from "./subscriptions";
 import { XdrReader, XdrWriter } from "./xdr";
 
 export const DEFAULT_SOCKET_PATH = "/run/libvirt/libvirt-sock";
@@ -89,8 +89,8 @@ export class LibvirtClient extends EventEmitter {
   }
 
   /** Registers a listener for events (MESSAGE packets) with this remote procedure number. */
-  subscribe(procedure: number, listener: MessageListener): MessageSubscription {
-    return this.connection.subscribe(procedure, listener);
+  subscribe(procedure: number, listener: MessageListener, options?: SubscribeOptions): MessageSubscription {
+    return this.connection.subscribe(procedure, listener, options);
   }
 
   /**
