@@ -25,16 +25,16 @@ async function main(): Promise<void> {
     uri: config.libvirtUri,
     logger: logger.child({ component: "libvirt" }),
   });
-  const server = createAgentServer({ manager: new NetworkManager(session), logger });
+  const manager = new NetworkManager(session, { logger: logger.child({ component: "networks" }) });
+  const server = createAgentServer({ manager, logger });
 
-  // Connecting early reports a wrong socket or URI at start-up; the agent
-  // still serves, and calls fail with UNAVAILABLE until libvirtd answers.
-  try {
-    await session.client();
-    logger.info({ libvirtSocket: config.libvirtSocket, libvirtUri: config.libvirtUri }, "connected to libvirtd");
-  } catch (error) {
-    logger.warn({ libvirtSocket: config.libvirtSocket, err: error }, "libvirtd not reachable yet; calls fail with UNAVAILABLE until it is");
-  }
+  // The agent serves while libvirtd is unreachable: calls fail with
+  // UNAVAILABLE, and the session keeps reconnecting in the background.
+  session.on("ready", () => logger.info({ libvirtSocket: config.libvirtSocket, libvirtUri: config.libvirtUri }, "connected to libvirtd"));
+  session.on("unavailable", (cause) =>
+    logger.warn({ libvirtSocket: config.libvirtSocket, err: cause }, "libvirtd is unreachable; calls fail with UNAVAILABLE until the agent reconnects"),
+  );
+  session.start();
 
   const port = await listen(server, config.listen);
   const where = config.listen.kind === "unix" ? `unix://${config.listen.path}` : `${config.listen.host}:${port}`;

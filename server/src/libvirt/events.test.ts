@@ -4,9 +4,9 @@ import { once } from "node:events";
 import { LibvirtClient } from "./client";
 import { LibvirtError } from "./errors";
 import {
-  DomainDeviceEvent,
-  DomainLifecycleEvent,
-  NetworkLifecycleEvent,
+  DomainDeviceMessage,
+  DomainLifecycleMessage,
+  NetworkLifecycleMessage,
   registerDomainDeviceEvents,
   registerDomainLifecycleEvents,
   registerNetworkLifecycleEvents,
@@ -61,7 +61,7 @@ describe("libvirt event registration", () => {
 
   it("decodes network lifecycle events", async () => {
     await connect();
-    const received: NetworkLifecycleEvent[] = [];
+    const received: NetworkLifecycleMessage[] = [];
 
     const registration = await registerNetworkLifecycleEvents(client, (event) => {
       received.push(event);
@@ -134,7 +134,7 @@ describe("libvirt event registration", () => {
       call.reply(new XdrWriter().writeInt(7).finish());
       return true;
     });
-    const received: NetworkLifecycleEvent[] = [];
+    const received: NetworkLifecycleMessage[] = [];
 
     const registration = await registerNetworkLifecycleEvents(client, (event) => {
       received.push(event);
@@ -147,7 +147,7 @@ describe("libvirt event registration", () => {
 
   it("routes device events by kind", async () => {
     await connect();
-    const received: Array<[string, DomainDeviceEvent]> = [];
+    const received: Array<[string, DomainDeviceMessage]> = [];
 
     for (const kind of ["added", "removed", "removal-failed"] as const) {
       await registerDomainDeviceEvents(client, kind, (event) => {
@@ -185,7 +185,7 @@ describe("libvirt event registration", () => {
 
   it("deregister stops delivery and frees the id", async () => {
     await connect();
-    const received: DomainLifecycleEvent[] = [];
+    const received: DomainLifecycleMessage[] = [];
     const registration = await registerDomainLifecycleEvents(client, (event) => {
       received.push(event);
     });
@@ -221,7 +221,7 @@ describe("libvirt event registration", () => {
       call.replyError({ code: ErrorCode.NO_SUPPORT, domain: ErrorDomain.REMOTE, message: "this function is not supported" });
       return true;
     });
-    const received: NetworkLifecycleEvent[] = [];
+    const received: NetworkLifecycleMessage[] = [];
 
     const error = await registerNetworkLifecycleEvents(client, (event) => {
       received.push(event);
@@ -236,7 +236,7 @@ describe("libvirt event registration", () => {
 
   it("skips a malformed event and keeps delivering", async () => {
     await connect();
-    const received: NetworkLifecycleEvent[] = [];
+    const received: NetworkLifecycleMessage[] = [];
     await registerNetworkLifecycleEvents(client, (event) => {
       received.push(event);
     });

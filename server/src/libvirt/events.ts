@@ -18,25 +18,25 @@ import { DomainRef, NetworkRef, readDomainRef, readNetworkRef, writeDomainRef, w
 import { XdrReader, XdrWriter } from "./xdr";
 
 /** A network lifecycle event (NETWORK_EVENT_LIFECYCLE, procedure 315). */
-export interface NetworkLifecycleEvent {
+export interface NetworkLifecycleMessage {
   callbackId: number;
   network: NetworkRef;
-  /** virNetworkEventLifecycleType: NetworkLifecycleEvent.DEFINED, UNDEFINED, STARTED or STOPPED. */
+  /** virNetworkEventLifecycleType: NetworkLifecycleMessage.DEFINED, UNDEFINED, STARTED or STOPPED. */
   event: number;
   detail: number;
 }
 
 /** A domain lifecycle event (DOMAIN_EVENT_CALLBACK_LIFECYCLE, procedure 318). */
-export interface DomainLifecycleEvent {
+export interface DomainLifecycleMessage {
   callbackId: number;
   domain: DomainRef;
-  /** virDomainEventType, for example DomainLifecycleEvent.STARTED. */
+  /** virDomainEventType, for example DomainLifecycleMessage.STARTED. */
   event: number;
   detail: number;
 }
 
 /** A device of a running domain was added, removed, or could not be removed (procedures 354, 333 and 367). */
-export interface DomainDeviceEvent {
+export interface DomainDeviceMessage {
   callbackId: number;
   domain: DomainRef;
   /** The device's alias in the live domain XML, for example "net0" or a user alias "ua-...". */
@@ -89,7 +89,7 @@ const DOMAIN_FAMILY: EventFamily = {
  */
 export function registerNetworkLifecycleEvents(
   client: LibvirtClient,
-  listener: EventListener<NetworkLifecycleEvent>,
+  listener: EventListener<NetworkLifecycleMessage>,
   options: RegisterOptions & { network?: NetworkRef } = {},
 ): Promise<EventRegistration> {
   const args = new XdrWriter().writeInt(NetworkEventId.LIFECYCLE).writeOptional(options.network, writeNetworkRef).finish();
@@ -99,7 +99,7 @@ export function registerNetworkLifecycleEvents(
 /** Registers for lifecycle events of every domain, or of one domain when `domain` is given. */
 export function registerDomainLifecycleEvents(
   client: LibvirtClient,
-  listener: EventListener<DomainLifecycleEvent>,
+  listener: EventListener<DomainLifecycleMessage>,
   options: RegisterOptions & { domain?: DomainRef } = {},
 ): Promise<EventRegistration> {
   const args = domainRegisterArgs(DomainEventId.LIFECYCLE, options.domain);
@@ -126,7 +126,7 @@ const DEVICE_EVENTS: Record<DomainDeviceEventKind, { eventId: number; procedure:
 export function registerDomainDeviceEvents(
   client: LibvirtClient,
   kind: DomainDeviceEventKind,
-  listener: EventListener<DomainDeviceEvent>,
+  listener: EventListener<DomainDeviceMessage>,
   options: RegisterOptions & { domain?: DomainRef } = {},
 ): Promise<EventRegistration> {
   const { eventId, procedure } = DEVICE_EVENTS[kind];
@@ -205,7 +205,7 @@ async function register<T extends { callbackId: number }>(
   };
 }
 
-function readNetworkLifecycle(reader: XdrReader): NetworkLifecycleEvent {
+function readNetworkLifecycle(reader: XdrReader): NetworkLifecycleMessage {
   const callbackId = reader.readInt();
   const network = readNetworkRef(reader);
   const event = reader.readInt();
@@ -215,7 +215,7 @@ function readNetworkLifecycle(reader: XdrReader): NetworkLifecycleEvent {
 
 // remote_domain_event_callback_lifecycle_msg nests remote_domain_event_lifecycle_msg,
 // which XDR encodes inline: callback id, domain, event, detail.
-function readDomainLifecycle(reader: XdrReader): DomainLifecycleEvent {
+function readDomainLifecycle(reader: XdrReader): DomainLifecycleMessage {
   const callbackId = reader.readInt();
   const domain = readDomainRef(reader);
   const event = reader.readInt();
@@ -225,7 +225,7 @@ function readDomainLifecycle(reader: XdrReader): DomainLifecycleEvent {
 
 // The device removed message nests { dom, devAlias } and the added and
 // removal-failed messages list the same fields flat; both encode alike.
-function readDomainDevice(reader: XdrReader): DomainDeviceEvent {
+function readDomainDevice(reader: XdrReader): DomainDeviceMessage {
   const callbackId = reader.readInt();
   const domain = readDomainRef(reader);
   const alias = reader.readString();

@@ -31,12 +31,12 @@ export { MessageListener, MessageSubscription, SubscribeOptions } from "./subscr
 export { REMOTE_STRING_MAX, XdrError, XdrReader, XdrWriter } from "./xdr";
 export { listAllDomains, domainGetXmlDesc, ListDomainsFlag } from "./domains";
 export {
-  DomainDeviceEvent,
+  DomainDeviceMessage,
   DomainDeviceEventKind,
-  DomainLifecycleEvent,
+  DomainLifecycleMessage,
   EventListener,
   EventRegistration,
-  NetworkLifecycleEvent,
+  NetworkLifecycleMessage,
   registerDomainDeviceEvents,
   registerDomainLifecycleEvents,
   registerNetworkLifecycleEvents,
