@@ -1,4 +1,11 @@
-import { NetworkServiceClient, NetworkServiceDefinition } from "@netagent/proto";
+import {
+  EventServiceClient,
+  EventServiceDefinition,
+  NetworkServiceClient,
+  NetworkServiceDefinition,
+  WatchEventsRequest,
+  WatchEventsResponse,
+} from "@netagent/proto";
 import {
   CallOptions,
   Channel,
@@ -12,6 +19,7 @@ import { DeadlineOptions, deadlineMiddleware } from "nice-grpc-client-middleware
 import { errorDetailsClientMiddleware } from "nice-grpc-error-details";
 
 import { fromClientError } from "./errors";
+import { watchEvents, WatchEventsOptions } from "./watch";
 
 /** The agent's default address: its UNIX socket. */
 export const DEFAULT_ADDRESS = "unix:///run/netagent/netagent.sock";
@@ -37,6 +45,21 @@ export type NetAgentCallOptions = CallOptions & DeadlineOptions;
 export interface NetAgentClient {
   /** netagent.v1.NetworkService: create, read, start, stop and delete networks. */
   readonly networks: NetworkServiceClient<DeadlineOptions>;
+  /** netagent.v1.EventService as generated, without a default deadline, since its stream has no end. */
+  readonly events: EventServiceClient<DeadlineOptions>;
+  /**
+   * Watches network and interface events, re-opening the stream after
+   * UNAVAILABLE with backoff; see WatchEventsOptions. Events may have been
+   * missed after each resync marker: list again, then apply what follows.
+   *
+   * @example
+   * const stop = new AbortController();
+   * for await (const { event } of agent.watchEvents({ network: "lab" }, { signal: stop.signal })) {
+   *   if (event?.$case === "resync") relist();
+   *   else if (event?.$case === "network") apply(event.value);
+   * }
+   */
+  watchEvents(request?: Partial<WatchEventsRequest>, options?: WatchEventsOptions): AsyncGenerator<WatchEventsResponse, void, undefined>;
   /** Closes the underlying channel; calls after this fail. */
   close(): void;
 }
@@ -66,8 +89,12 @@ export function createNetAgentClient(options: NetAgentClientOptions = {}): NetAg
     "*": { deadline: defaultDeadlineMs },
   });
 
+  const events = factory.create(EventServiceDefinition, channel);
+
   return {
     networks,
+    events,
+    watchEvents: (request, watchOptions) => watchEvents(events, request, watchOptions),
     close: () => channel.close(),
   };
 }

@@ -2,9 +2,12 @@
 import pino from "pino";
 
 import { AgentConfig, loadConfig, USAGE } from "./config";
+import { createEventStream } from "./events";
+import { AgentHealth } from "./grpc/health";
 import { createAgentServer, listen } from "./grpc/server";
 import { LibvirtSession } from "./libvirt/session";
 import { NetworkManager } from "./networks/manager";
+import { shutDownAgent } from "./shutdown";
 
 async function main(): Promise<void> {
   let config: AgentConfig | "help";
@@ -26,14 +29,13 @@ async function main(): Promise<void> {
     logger: logger.child({ component: "libvirt" }),
   });
   const manager = new NetworkManager(session, { logger: logger.child({ component: "networks" }) });
-  const server = createAgentServer({ manager, logger });
+  const events = createEventStream({ session, sync: manager.sync, logger: logger.child({ component: "events" }) });
+  const health = new AgentHealth(session);
+  const server = createAgentServer({ manager, logger, events, session, health });
 
   // The agent serves while libvirtd is unreachable: calls fail with
-  // UNAVAILABLE, and the session keeps reconnecting in the background.
+  // UNAVAILABLE, and the session logs its failures and keeps reconnecting.
   session.on("ready", () => logger.info({ libvirtSocket: config.libvirtSocket, libvirtUri: config.libvirtUri }, "connected to libvirtd"));
-  session.on("unavailable", (cause) =>
-    logger.warn({ libvirtSocket: config.libvirtSocket, err: cause }, "libvirtd is unreachable; calls fail with UNAVAILABLE until the agent reconnects"),
-  );
   session.start();
 
   const port = await listen(server, config.listen);
@@ -42,8 +44,7 @@ async function main(): Promise<void> {
 
   const shutdown = async (signal: string) => {
     logger.info({ signal }, "shutting down");
-    await server.shutdown();
-    await session.close().catch(() => undefined);
+    await shutDownAgent({ server, session, logger, events, health });
     logger.info("stopped");
     process.exit(0);
   };

@@ -1,19 +1,34 @@
 import { mkdir, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 
-import { NetworkServiceDefinition } from "@netagent/proto";
+import { EventServiceDefinition, NetworkServiceDefinition } from "@netagent/proto";
 import { createServer, Server } from "nice-grpc";
 import { errorDetailsServerMiddleware } from "nice-grpc-error-details";
+import { HealthDefinition } from "nice-grpc-server-health";
 import type { Logger } from "pino";
 
+import type { EventHub } from "../events";
+import type { LibvirtSession } from "../libvirt/session";
 import type { NetworkManager } from "../networks/manager";
 import { callLogMiddleware } from "./call-log";
+import { eventService } from "./event-service";
+import type { AgentHealth } from "./health";
 import { formatForGrpc, ListenAddress } from "./listen-address";
 import { networkService } from "./network-service";
 import { statusMiddleware } from "./status";
 
-/** Builds the agent's gRPC server with its services and middleware; it does not listen yet. */
-export function createAgentServer(options: { manager: NetworkManager; logger: Logger }): Server {
+/**
+ * Builds the agent's gRPC server with its services and middleware; it does
+ * not listen yet. EventService needs `events` and `session`, and
+ * grpc.health.v1 needs `health`; each is left out without them.
+ */
+export function createAgentServer(options: {
+  manager: NetworkManager;
+  logger: Logger;
+  events?: EventHub;
+  session?: LibvirtSession;
+  health?: AgentHealth;
+}): Server {
   // The middleware added first runs first. Status mapping is innermost so that
   // errorDetailsServerMiddleware sees the RichServerError it produces and puts
   // the BadRequest in the trailers; the call log is outermost and sees the
@@ -23,6 +38,16 @@ export function createAgentServer(options: { manager: NetworkManager; logger: Lo
     .use(errorDetailsServerMiddleware)
     .use(statusMiddleware);
   server.add(NetworkServiceDefinition, networkService(options.manager));
+  if (options.events !== undefined && options.session !== undefined) {
+    server.add(EventServiceDefinition, eventService(options.events, options.session));
+  }
+  if (options.health !== undefined) {
+    options.health.addService(NetworkServiceDefinition.fullName);
+    if (options.events !== undefined) {
+      options.health.addService(EventServiceDefinition.fullName);
+    }
+    server.add(HealthDefinition, options.health.implementation());
+  }
   return server;
 }
 
