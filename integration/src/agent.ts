@@ -18,6 +18,8 @@ export interface RunningAgent {
   waitForLogLine(matches: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
   /** Stops the agent by PID (SIGTERM, then SIGKILL after 5 s). */
   stop(): Promise<void>;
+  /** Resolves with the agent's exit code once it exited, or null when a signal ended it. */
+  exited: Promise<number | null>;
 }
 
 const MAIN = resolve(__dirname, "../../server/dist/main.js");
@@ -35,6 +37,7 @@ export async function startAgent(sandbox: Sandbox, options: { libvirtSocket?: st
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   const lines: Array<Record<string, unknown>> = [];
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   let stderr = "";
   collectJsonLines(child, lines);
   child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
@@ -45,6 +48,7 @@ export async function startAgent(sandbox: Sandbox, options: { libvirtSocket?: st
     logLines: () => lines,
     waitForLogLine: (matches) => waitForLine(lines, matches),
     stop: () => stopChild(child),
+    exited,
   };
 
   try {

@@ -26,9 +26,9 @@ export interface NetworkFilter {
  */
 export class NetworkManager {
   private readonly locks = new KeyedMutex();
-  // Creates with addresses run one at a time, because libvirt checks a new
-  // network's subnet against the host's routes only when it starts, and two
-  // concurrent starts with the same subnet can both pass that check.
+  // Creates with addresses run one at a time, from the checks of the subnet
+  // to the network's start, so that no other create can take the subnet in
+  // between and make a passed check stale.
   private readonly addressPlanLock = new KeyedMutex();
   /** The networks that reads return. */
   readonly cache = new NetworkCache();
