@@ -143,6 +143,33 @@ describe("events on a real libvirtd", function () {
     assert.equal(error.violations[0]?.field, "network");
   });
 
+  it("reports an interface hot-plugged into a guest", async () => {
+    await client.networks.createNetwork({
+      network: { name: "guests", type: NetworkType.NETWORK_TYPE_ISOLATED, ipv4: { address: "10.60.20.1/24", dhcpRanges: [] } },
+    });
+    // A guest without an operating system is enough: QEMU plugs the NIC in by
+    // itself. Removing it needs the guest's cooperation, so only the attach is
+    // tested against a real guest.
+    const guest = join(sandbox.dir, "guest.xml");
+    await writeFile(
+      guest,
+      "<domain type='qemu'><name>guest</name><memory unit='MiB'>32</memory><vcpu>1</vcpu>" +
+        "<os><type arch='x86_64' machine='pc'>hvm</type></os><features><acpi/></features>" +
+        "<devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices></domain>",
+    );
+    await sandbox.virsh(["create", guest]);
+    try {
+      const watch = record(new EventRecorder(client, { domain: "guest" }));
+      await watch.started();
+
+      await sandbox.virsh(["attach-interface", "guest", "network", "guests", "--mac", "52:54:00:60:20:02", "--model", "virtio"]);
+
+      await watch.waitFor("interface attached guest net0 52:54:00:60:20:02 guests");
+    } finally {
+      await sandbox.virsh(["destroy", "guest"]);
+    }
+  });
+
   it("C13: a libvirtd restart during a watch and a create", async () => {
     const watch = record(new EventRecorder(client));
     const health = record(new HealthRecorder(agent.address));

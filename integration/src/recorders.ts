@@ -1,5 +1,6 @@
 import {
   EventSource,
+  InterfaceEventType,
   NetAgentClient,
   NetworkEventType,
   ResyncReason,
@@ -42,7 +43,14 @@ export function describeEvent(response: WatchEventsResponse): string {
         EventSource[event.value.source].replace("EVENT_SOURCE_", "").toLowerCase(),
       ].join(" ");
     case "interface":
-      return `interface ${event.value.type} ${event.value.domain} ${event.value.alias} ${event.value.macAddress} ${event.value.network}`;
+      return [
+        "interface",
+        InterfaceEventType[event.value.type].replace("INTERFACE_EVENT_TYPE_", "").toLowerCase(),
+        event.value.domain,
+        event.value.alias,
+        event.value.macAddress,
+        event.value.network,
+      ].join(" ");
     case "resync":
       return `resync ${ResyncReason[event.value.reason].replace("RESYNC_REASON_", "").toLowerCase().replace(/_/g, "-")}`;
     default:

@@ -70,9 +70,13 @@ export class NetworkManager {
       if (options.validateOnly) {
         return { ...spec, uuid: "", active: true, persistent: true, connectivity: connectivityOf(spec) };
       }
-      const steps = () => this.interrupted.track(spec, (onDefined) => createSteps(libvirt, spec, onDefined));
-      await (spec.ipv4 ? this.addressPlanLock.run("ipv4", steps) : steps());
-      return this.store(libvirt, await libvirt.networkLookupByName(spec.name));
+      // A create that loses the connection before it has read the new network
+      // back is removed after the reconnect, because its caller saw it fail.
+      return this.interrupted.track(spec, async (onDefined) => {
+        const steps = () => createSteps(libvirt, spec, onDefined);
+        await (spec.ipv4 ? this.addressPlanLock.run("ipv4", steps) : steps());
+        return this.store(libvirt, await libvirt.networkLookupByName(spec.name));
+      });
     });
   }
 
