@@ -10,10 +10,10 @@ import type { LibvirtSession } from "./libvirt/session";
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
 /**
- * Shuts the agent down gracefully: health turns NOT_SERVING, watch streams
- * end with UNAVAILABLE, the server stops accepting calls and waits up to
- * `graceMs` for calls in flight, then cancels the rest; last, the libvirt
- * connection is closed. Resolves once everything has stopped.
+ * Shuts the agent down gracefully. Health turns NOT_SERVING and watch
+ * streams end with UNAVAILABLE. The server stops accepting calls and waits
+ * up to `graceMs` for calls in flight, then cancels the rest. Last, the
+ * libvirt connection is closed. Resolves once everything has stopped.
  */
 export async function shutDownAgent(options: {
   server: Server;

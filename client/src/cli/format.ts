@@ -77,7 +77,7 @@ export function networkDetails(network: Network): string {
   return lines.map(([key, value]) => `${(key + ":").padEnd(width)} ${value}`).join("\n");
 }
 
-/** The lower-case name of an enum value without its prefix, for example "started" for NETWORK_EVENT_TYPE_STARTED. */
+/** Returns the lower-case name of an enum value without its prefix, for example "started" for NETWORK_EVENT_TYPE_STARTED. */
 function enumName(names: Record<number, string>, value: number, prefix: string): string {
   return (names[value] ?? String(value)).replace(prefix, "").toLowerCase().replace(/_/g, "-");
 }

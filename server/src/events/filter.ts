@@ -2,7 +2,7 @@ import { InvalidArgumentError } from "../errors";
 import { validateNetworkName } from "../networks/validate";
 import type { AgentEvent } from "./model";
 
-/** Which events a watcher receives. Resync markers pass every filter. */
+/** The events a watcher receives. Resync markers pass every filter. */
 export interface EventFilter {
   /** Only events about this network: its network events, and interface events of interfaces connected to it. */
   network?: string;
@@ -10,7 +10,7 @@ export interface EventFilter {
   domain?: string;
 }
 
-/** Longest domain name accepted, in bytes. libvirt's own limit depends on the driver; this only keeps garbage out. */
+/** Maximum length of a domain name in a filter, in bytes. libvirt's own limit depends on the driver, so this only rejects garbage. */
 const MAX_DOMAIN_NAME_BYTES = 1024;
 
 /**

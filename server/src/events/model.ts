@@ -2,7 +2,7 @@
 
 import type { NetworkChange } from "../networks/cache";
 
-/** What happened to a guest's network interface. */
+/** The kind of change to a guest's network interface. */
 export type InterfaceChangeType = "attached" | "detached" | "detach-failed";
 
 /** A change to one network interface of a running domain, from libvirt's domain device events. */
