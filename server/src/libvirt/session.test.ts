@@ -80,7 +80,7 @@ describe("LibvirtSession", () => {
     const error = await rejectionOf(session.client());
 
     assert.ok(error instanceof UnavailableError, `expected UnavailableError, got ${String(error)}`);
-    assert.match(error.message, /^cannot connect to libvirtd at .*libvirt-sock: .*; the agent keeps reconnecting to .*libvirt-sock$/);
+    assert.match(error.message, /^libvirtd is not reachable at .*libvirt-sock \(cannot connect to libvirtd at .*\); the agent keeps reconnecting$/);
     assert.ok(Date.now() - started < 50, "client() must not wait for the next attempt");
   });
 

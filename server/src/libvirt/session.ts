@@ -120,7 +120,9 @@ export class LibvirtSession extends EventEmitter {
     if (this.lastError === undefined) {
       return new UnavailableError(`libvirtd at ${socket} is not ready yet; the agent is connecting`);
     }
-    return new UnavailableError(`${this.lastError.message}; the agent keeps reconnecting to ${socket}`, { cause: this.lastError });
+    return new UnavailableError(`libvirtd is not reachable at ${socket} (${this.lastError.message}); the agent keeps reconnecting`, {
+      cause: this.lastError,
+    });
   }
 
   /** Stops reconnecting and closes the connection, if open. */

@@ -32,6 +32,8 @@ export class FakeNetworkDriver {
   readonly networks = new Map<string, FakeNetwork>();
   /** Names whose NETWORK_CREATE (start) the driver leaves unanswered, as a libvirtd busy starting them. */
   readonly heldStarts = new Set<string>();
+  /** Names whose NETWORK_CREATE fails as libvirt's does when the subnet is in use. */
+  readonly failedStarts = new Set<string>();
 
   constructor(private readonly daemon: FakeLibvirtd) {
     daemon.handler = (call) => this.handle(call);
@@ -102,6 +104,10 @@ export class FakeNetworkDriver {
     switch (call.procedure) {
       case RemoteProcedure.NETWORK_CREATE:
         if (this.heldStarts.has(network.name)) {
+          return true;
+        }
+        if (this.failedStarts.has(network.name)) {
+          call.replyError({ code: ErrorCode.INTERNAL_ERROR, domain: ErrorDomain.NETWORK, message: "internal error: Network is already in use by interface na-x" });
           return true;
         }
         network.active = true;

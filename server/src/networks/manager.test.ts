@@ -124,6 +124,19 @@ describe("NetworkManager with its cache", () => {
     assert.equal((await manager.get("new")).persistent, true);
   });
 
+  it("drops an undone create from the cache at once", async () => {
+    driver.failedStarts.add("clash");
+
+    await assert.rejects(
+      manager.create({ name: "clash", type: "isolated", ipv4: { address: "10.9.7.1/24", dhcpRanges: [] } }),
+      /libvirt failed to start network 'clash': internal error: Network is already in use/,
+    );
+    const names = (await manager.list()).map((n) => n.name);
+
+    assert.deepEqual(names, ["existing"]);
+    assert.equal(driver.networks.has("clash"), false);
+  });
+
   it("removes a create cut off by a lost connection", async () => {
     driver.heldStarts.add("cut");
     const creating = manager.create({ name: "cut", type: "isolated", ipv4: { address: "10.9.6.1/24", dhcpRanges: [] } });

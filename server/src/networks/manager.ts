@@ -47,7 +47,7 @@ export class NetworkManager {
     session.onConnect((libvirt) =>
       this.interrupted.cleanUp(libvirt, (name, cleanUp) => this.exclusive(name, async () => {
         await cleanUp();
-        await this.forget(libvirt, name);
+        await this.refresh(libvirt, name);
       })),
     );
   }
@@ -110,7 +110,7 @@ export class NetworkManager {
       const libvirt = await this.session.client();
       const ref = await lookup(libvirt, name);
       if (ref === undefined) {
-        await this.forget(libvirt, name);
+        await this.refresh(libvirt, name);
         if (options.allowMissing) {
           return false;
         }
@@ -124,7 +124,7 @@ export class NetworkManager {
       if (persistent) {
         await step("undefine", name, () => libvirt.networkUndefine(ref));
       }
-      await this.forget(libvirt, name);
+      await this.refresh(libvirt, name);
       return true;
     });
   }
@@ -158,7 +158,7 @@ export class NetworkManager {
       await step("stop", name, () => libvirt.networkDestroy(ref));
       // A transient network vanishes when stopped, so report it from before.
       if (!before.persistent) {
-        await this.forget(libvirt, name);
+        await this.refresh(libvirt, name);
         return { ...before, active: false };
       }
       return this.store(libvirt, ref);
@@ -191,9 +191,24 @@ export class NetworkManager {
   /**
    * Runs an operation on one network after every earlier operation on it has
    * finished, as a cache write, so that a changed definition is reported.
+   * When the operation fails, the cache reads the network again, because a
+   * failed step may have changed it (a create undone after its define).
    */
   private exclusive<T>(name: string, operation: () => Promise<T>): Promise<T> {
-    return this.locks.run(name, () => this.cache.write(name, operation));
+    return this.locks.run(name, () =>
+      this.cache.write(name, async () => {
+        try {
+          return await operation();
+        } catch (error) {
+          // Without a connection the resync after the reconnect corrects the cache.
+          await this.session
+            .client()
+            .then((libvirt) => this.refresh(libvirt, name))
+            .catch(() => undefined);
+          throw error;
+        }
+      }),
+    );
   }
 
   /** Reads a network from libvirt, stores it in the cache and returns it. */
@@ -205,8 +220,8 @@ export class NetworkManager {
     });
   }
 
-  /** Records in the cache that a network no longer exists. */
-  private async forget(libvirt: LibvirtClient, name: string): Promise<void> {
+  /** Reads a network by name into the cache, or records that it does not exist. */
+  private async refresh(libvirt: LibvirtClient, name: string): Promise<void> {
     await this.cache.read(async (seq) => {
       // Look again, because a transient network and its libvirt events may outlive the call that removed it.
       const ref = await lookup(libvirt, name);
