@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { ServerError, Status } from "nice-grpc";
 import { RichServerError } from "nice-grpc-error-details";
 
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from "../errors";
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, UnavailableError } from "../errors";
 import { LibvirtConnectionError, LibvirtError } from "../libvirt";
 import { toServerError } from "./status";
 
@@ -23,6 +23,7 @@ describe("toServerError", () => {
     [new AlreadyExistsError("exists"), Status.ALREADY_EXISTS],
     [new FailedPreconditionError("in use"), Status.FAILED_PRECONDITION],
     [new UnavailableError("down"), Status.UNAVAILABLE],
+    [new PermissionDeniedError("needs operator"), Status.PERMISSION_DENIED],
   ];
   for (const [domainError, status] of table) {
     it(`maps ${domainError.name} to ${Status[status]}`, () => {

@@ -125,6 +125,11 @@ export class LibvirtSession extends EventEmitter {
     });
   }
 
+  /** Whether a connection to libvirtd is open and past its connect hooks now. */
+  get connected(): boolean {
+    return this.current?.connected ?? false;
+  }
+
   /** Stops reconnecting and closes the connection, if open. */
   async close(): Promise<void> {
     if (this.sessionState === "closed") {
@@ -224,7 +229,8 @@ export class LibvirtSession extends EventEmitter {
     }
     const jittered = ms * (0.8 + Math.random() * 0.4);
     return new Promise((resolve) => {
-      const timer = setTimeout(done, jittered);
+      // The wait alone must not keep the process alive; the agent's server does.
+      const timer = setTimeout(done, jittered).unref();
       function done(): void {
         clearTimeout(timer);
         resolve();
