@@ -89,7 +89,7 @@ describe("concurrent calls on a real libvirtd", function () {
     );
     const report = calls.map(describeCall).join("\n");
 
-    // Every call reports success or a status that says why not; none is a server fault.
+    // Every call reports success or a status that names the reason; none is a server fault.
     for (const call of calls) {
       if (!call.outcome?.ok) {
         assert.ok(
@@ -108,7 +108,8 @@ describe("concurrent calls on a real libvirtd", function () {
     }
     for (let i = 0; i < 6; i++) {
       const [first, second] = creates(`twice-${i}`);
-      assert.ok(first.outcome?.ok && second.outcome?.ok, report);
+      assert.ok(first.outcome?.ok, report);
+      assert.ok(second.outcome?.ok, report);
       assert.equal(first.outcome.uuid, second.outcome.uuid, `twice-${i}: one network for both calls`);
       expected.add(`twice-${i}`);
     }

@@ -205,7 +205,7 @@ describe("events on a real libvirtd", function () {
     const createError = await failure(creating);
     assert.equal(createError.code, Status.UNAVAILABLE);
     const notServing = await health.waitFor(ServingStatus.NOT_SERVING);
-    // The SDK retries a List after UNAVAILABLE by default; this client shows the agent's own answer.
+    // The SDK retries a List after UNAVAILABLE by default; this client gets the agent's own status.
     const once = createNetAgentClient({ address: agent.address, retry: false });
     const started = Date.now();
     const listError = await failure(once.networks.listNetworks({})).finally(() => once.close());

@@ -78,7 +78,7 @@ export class EventRecorder {
     })();
   }
 
-  /** The events so far as describeEvent() lines. */
+  /** Returns the events so far as describeEvent() lines. */
   lines(): string[] {
     return this.events.map(describeEvent);
   }

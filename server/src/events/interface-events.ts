@@ -96,6 +96,8 @@ export class InterfaceEventSource {
     }
   }
 
+  // NOTE: each registration has its own queue, so a device event may be
+  // handled before a lifecycle event that libvirt sent just ahead of it.
   private async onLifecycle(client: LibvirtClient, message: DomainLifecycleMessage): Promise<void> {
     switch (message.event) {
       case DomainLifecycleEvent.STARTED:
