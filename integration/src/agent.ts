@@ -17,6 +17,8 @@ export interface RunningAgent {
   waitForLogLine(matches: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
   /** Stops the agent by PID (SIGTERM, then SIGKILL after 5 s). */
   stop(): Promise<void>;
+  /** Resolves with the agent's exit code once it exited, or null when a signal ended it. */
+  exited: Promise<number | null>;
 }
 
 const MAIN = resolve(__dirname, "../../server/dist/main.js");
@@ -51,6 +53,7 @@ export async function startAgent(sandbox: Sandbox, options: AgentOptions = {}): 
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("NETAGENT_")));
   const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env });
   const lines: Array<Record<string, unknown>> = [];
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   let stderr = "";
   collectJsonLines(child, lines);
   child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
@@ -61,6 +64,7 @@ export async function startAgent(sandbox: Sandbox, options: AgentOptions = {}): 
     logLines: () => lines,
     waitForLogLine: (matches) => waitForLine(lines, matches),
     stop: () => stopChild(child),
+    exited,
   };
 
   try {

@@ -2,23 +2,27 @@ import { chmod, chown, mkdir, readFile, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 
 import { ServerCredentials } from "@grpc/grpc-js";
-import { InterfaceServiceDefinition, NetworkServiceDefinition, readDescriptorSet } from "@netagent/proto";
+import { EventServiceDefinition, InterfaceServiceDefinition, NetworkServiceDefinition, readDescriptorSet } from "@netagent/proto";
 import { createServer, Server } from "nice-grpc";
 import { errorDetailsServerMiddleware } from "nice-grpc-error-details";
 import { prometheusServerMiddleware } from "nice-grpc-prometheus";
-import { HealthDefinition, HealthServiceImpl, HealthState } from "nice-grpc-server-health";
+import { HealthDefinition, HealthServiceImpl } from "nice-grpc-server-health";
 import { ServerReflection, ServerReflectionService } from "nice-grpc-server-reflection";
 import type { Logger } from "pino";
 
 import { ProtectedNetworks } from "../auth/protection";
 import { DEFAULT_IDENTITY_RULES, IdentityRule } from "../auth/roles";
+import type { EventHub } from "../events";
 import type { InterfaceManager } from "../interfaces/manager";
+import type { LibvirtSession } from "../libvirt/session";
 import type { NetworkManager } from "../networks/manager";
 import { auditMiddleware } from "./audit";
 import { authorizationMiddleware } from "./authorization";
 import { callLogMiddleware } from "./call-log";
 import { callerMiddleware } from "./caller";
 import { decodeGuardMiddleware, withDecodeGuard } from "./decode-guard";
+import { eventService } from "./event-service";
+import type { AgentHealth } from "./health";
 import { interfaceService } from "./interface-service";
 import { formatForGrpc, ListenAddress } from "./listen-address";
 import { networkService } from "./network-service";
@@ -37,8 +41,12 @@ export interface AgentServerOptions {
   protectedNetworks?: ProtectedNetworks;
   /** Receives one record per mutating call. Default: `logger`. */
   auditLogger?: Logger;
-  /** Health state that grpc.health.v1 reports. Default: SERVING. */
-  health?: HealthState;
+  /** What grpc.health.v1 reports. Default: SERVING, whatever libvirtd's state. */
+  health?: AgentHealth;
+  /** The event stream that EventService serves; EventService is left out without it and `session`. */
+  events?: EventHub;
+  /** The libvirt session, which EventService checks before it opens a stream. */
+  session?: LibvirtSession;
 }
 
 /** Builds the agent's gRPC server with its services and middleware; it does not listen yet. */
@@ -62,7 +70,19 @@ export function createAgentServer(options: AgentServerOptions): Server {
 
   server.add(withDecodeGuard(NetworkServiceDefinition), networkService(options.manager));
   server.add(withDecodeGuard(InterfaceServiceDefinition), interfaceService(options.interfaces));
-  server.add(withDecodeGuard(HealthDefinition), HealthServiceImpl(options.health));
+  if (options.events !== undefined && options.session !== undefined) {
+    server.add(withDecodeGuard(EventServiceDefinition), eventService(options.events, options.session));
+  }
+  if (options.health === undefined) {
+    server.add(withDecodeGuard(HealthDefinition), HealthServiceImpl());
+  } else {
+    options.health.addService(NetworkServiceDefinition.fullName);
+    options.health.addService(InterfaceServiceDefinition.fullName);
+    if (options.events !== undefined) {
+      options.health.addService(EventServiceDefinition.fullName);
+    }
+    server.add(withDecodeGuard(HealthDefinition), options.health.implementation());
+  }
   server.add(
     ServerReflectionService,
     ServerReflection(readDescriptorSet(), netagentServiceDefinitions().map((definition) => definition.fullName)),

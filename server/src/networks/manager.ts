@@ -1,9 +1,13 @@
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../errors";
-import { formatUuid, LibvirtClient, LibvirtError, ListNetworksFlag, NetworkRef, NetworkXmlFlag } from "../libvirt";
+import { formatUuid, LibvirtClient, LibvirtError, LibvirtLogger, ListNetworksFlag, NetworkRef, NetworkXmlFlag } from "../libvirt";
 import { LibvirtSession } from "../libvirt/session";
+import { silentLogger } from "../libvirt/logger";
+import { NetworkCache } from "./cache";
 import { connectivityOf } from "./connectivity";
+import { InterruptedCreates } from "./interrupted-creates";
 import { KeyedMutex } from "./keyed-mutex";
 import type { Network, NetworkKind, NetworkSpec, NetworkSpecInput } from "./model";
+import { NetworkSync } from "./sync";
 import { validateNetworkName, validateSpec } from "./validate";
 import { parseNetworkXml, renderNetworkXml } from "./xml";
 
@@ -16,12 +20,37 @@ export interface NetworkFilter {
 /**
  * Creates, reads and removes libvirt networks. Operations on one network
  * name run one at a time; libvirt errors that the caller can act on become
- * FailedPreconditionError with libvirt's own reason.
+ * FailedPreconditionError with libvirt's own reason. Reads come from a cache
+ * that libvirt events keep current, and every write stores its result there
+ * before it returns, so a caller always reads its own writes.
  */
 export class NetworkManager {
   private readonly locks = new KeyedMutex();
+  // Creates with addresses run one at a time, from the checks of the subnet
+  // to the network's start, so that no other create can take the subnet in
+  // between and make a passed check stale.
+  private readonly addressPlanLock = new KeyedMutex();
+  /** The networks that reads return. */
+  readonly cache = new NetworkCache();
+  /** Keeps the cache current and reports each change. */
+  readonly sync: NetworkSync;
+  private readonly interrupted: InterruptedCreates;
 
-  constructor(private readonly session: LibvirtSession) {}
+  constructor(
+    private readonly session: LibvirtSession,
+    options: { logger?: LibvirtLogger } = {},
+  ) {
+    const logger = options.logger ?? silentLogger;
+    // The sync's connect hook runs first, so the cleanup below sees a full cache.
+    this.sync = new NetworkSync(session, this.cache, { describe, describeAll }, logger);
+    this.interrupted = new InterruptedCreates(logger);
+    session.onConnect((libvirt) =>
+      this.interrupted.cleanUp(libvirt, (name, cleanUp) => this.exclusive(name, async () => {
+        await cleanUp();
+        await this.refresh(libvirt, name);
+      })),
+    );
+  }
 
   /**
    * Creates and starts a network, all or nothing. An existing network with
@@ -31,7 +60,7 @@ export class NetworkManager {
   async create(input: NetworkSpecInput, options: { validateOnly?: boolean } = {}): Promise<Network> {
     const spec = validateSpec(input, "network.");
 
-    return this.locks.run(spec.name, async () => {
+    return this.exclusive(spec.name, async () => {
       const libvirt = await this.session.client();
       const existing = await lookup(libvirt, spec.name);
       if (existing !== undefined) {
@@ -41,54 +70,33 @@ export class NetworkManager {
       if (options.validateOnly) {
         return { ...spec, uuid: "", active: true, persistent: true, connectivity: connectivityOf(spec) };
       }
-      await createSteps(libvirt, spec);
-      return describe(libvirt, await libvirt.networkLookupByName(spec.name));
+      // A create that loses the connection before it has read the new network
+      // back is removed after the reconnect, because its caller saw it fail.
+      return this.interrupted.track(spec, async (onDefined) => {
+        const steps = () => createSteps(libvirt, spec, onDefined);
+        await (spec.ipv4 ? this.addressPlanLock.run("ipv4", steps) : steps());
+        return this.store(libvirt, await libvirt.networkLookupByName(spec.name));
+      });
     });
   }
 
-  /** Returns one network. */
+  /** Returns one network from the cache. */
   async get(name: string): Promise<Network> {
     validateNetworkName(name);
-    const libvirt = await this.session.client();
-    return describe(libvirt, await lookupOrThrow(libvirt, name));
+    await this.session.client();
+    const network = this.cache.get(name);
+    if (network === undefined) {
+      throw notFound(name);
+    }
+    return network;
   }
 
-  /** Returns every network that matches the filter, ordered by name. */
+  /** Returns every cached network that matches the filter, ordered by name. */
   async list(filter: NetworkFilter = {}): Promise<Network[]> {
-    const libvirt = await this.session.client();
-
-    // Three flag-filtered lists tell state for all networks at once, so the
-    // cost is 3 + N round trips (all pipelined) instead of 4 per network.
-    const [all, active, persistent, autostart] = await Promise.all([
-      libvirt.listAllNetworks(0),
-      libvirt.listAllNetworks(ListNetworksFlag.ACTIVE),
-      libvirt.listAllNetworks(ListNetworksFlag.PERSISTENT),
-      libvirt.listAllNetworks(ListNetworksFlag.AUTOSTART),
-    ]);
-    const activeNames = new Set(active.map((n) => n.name));
-    const persistentNames = new Set(persistent.map((n) => n.name));
-    const autostartNames = new Set(autostart.map((n) => n.name));
-
-    const candidates = all.filter((n) => filter.active === undefined || activeNames.has(n.name) === filter.active);
-    const described = await Promise.all(
-      candidates.map(async (ref) => {
-        try {
-          const parsed = parseNetworkXml(await libvirt.networkGetXmlDesc(ref, 0));
-          const state = { active: activeNames.has(ref.name), persistent: persistentNames.has(ref.name), autostart: autostartNames.has(ref.name) };
-          return toNetwork(parsed, state);
-        } catch (error) {
-          // A network removed between the list and this read is simply gone.
-          if (isNoNetwork(error)) {
-            return undefined;
-          }
-          throw error;
-        }
-      }),
-    );
-
-    return described
-      .filter((n): n is Network => n !== undefined && (filter.type === undefined || n.type === filter.type))
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    await this.session.client();
+    return this.cache
+      .list()
+      .filter((n) => (filter.active === undefined || n.active === filter.active) && (filter.type === undefined || n.type === filter.type));
   }
 
   /**
@@ -98,10 +106,11 @@ export class NetworkManager {
   async delete(name: string, options: { allowMissing?: boolean } = {}): Promise<boolean> {
     validateNetworkName(name);
 
-    return this.locks.run(name, async () => {
+    return this.exclusive(name, async () => {
       const libvirt = await this.session.client();
       const ref = await lookup(libvirt, name);
       if (ref === undefined) {
+        await this.refresh(libvirt, name);
         if (options.allowMissing) {
           return false;
         }
@@ -115,6 +124,7 @@ export class NetworkManager {
       if (persistent) {
         await step("undefine", name, () => libvirt.networkUndefine(ref));
       }
+      await this.refresh(libvirt, name);
       return true;
     });
   }
@@ -123,13 +133,13 @@ export class NetworkManager {
   async start(name: string): Promise<Network> {
     validateNetworkName(name);
 
-    return this.locks.run(name, async () => {
+    return this.exclusive(name, async () => {
       const libvirt = await this.session.client();
       const ref = await lookupOrThrow(libvirt, name);
       if (!(await libvirt.networkIsActive(ref))) {
         await step("start", name, () => libvirt.networkCreate(ref));
       }
-      return describe(libvirt, ref);
+      return this.store(libvirt, ref);
     });
   }
 
@@ -137,10 +147,10 @@ export class NetworkManager {
   async stop(name: string): Promise<Network> {
     validateNetworkName(name);
 
-    return this.locks.run(name, async () => {
+    return this.exclusive(name, async () => {
       const libvirt = await this.session.client();
       const ref = await lookupOrThrow(libvirt, name);
-      const before = await describe(libvirt, ref);
+      const before = await this.store(libvirt, ref);
       if (!before.active) {
         return before;
       }
@@ -148,9 +158,10 @@ export class NetworkManager {
       await step("stop", name, () => libvirt.networkDestroy(ref));
       // A transient network vanishes when stopped, so report it from before.
       if (!before.persistent) {
+        await this.refresh(libvirt, name);
         return { ...before, active: false };
       }
-      return describe(libvirt, ref);
+      return this.store(libvirt, ref);
     });
   }
 
@@ -174,13 +185,58 @@ export class NetworkManager {
     }
     // A retry after a create that stopped half-way (agent restart) finishes the job.
     await step("start", spec.name, () => libvirt.networkCreate(ref));
-    return describe(libvirt, ref);
+    return this.store(libvirt, ref);
+  }
+
+  /**
+   * Runs an operation on one network after every earlier operation on it has
+   * finished, as a cache write, so that a changed definition is reported.
+   * When the operation fails, the cache reads the network again, because a
+   * failed step may have changed it (a create undone after its define).
+   */
+  private exclusive<T>(name: string, operation: () => Promise<T>): Promise<T> {
+    return this.locks.run(name, () =>
+      this.cache.write(name, async () => {
+        try {
+          return await operation();
+        } catch (error) {
+          // Without a connection the resync after the reconnect corrects the cache.
+          await this.session
+            .client()
+            .then((libvirt) => this.refresh(libvirt, name))
+            .catch(() => undefined);
+          throw error;
+        }
+      }),
+    );
+  }
+
+  /** Reads a network from libvirt, stores it in the cache and returns it. */
+  private store(libvirt: LibvirtClient, ref: NetworkRef): Promise<Network> {
+    return this.cache.read(async (seq) => {
+      const network = await describe(libvirt, ref);
+      this.cache.store(network.name, network, seq);
+      return network;
+    });
+  }
+
+  /** Reads a network by name into the cache, or records that it does not exist. */
+  private async refresh(libvirt: LibvirtClient, name: string): Promise<void> {
+    await this.cache.read(async (seq) => {
+      // Look again, because a transient network and its libvirt events may outlive the call that removed it.
+      const ref = await lookup(libvirt, name);
+      this.cache.store(name, ref === undefined ? undefined : await describe(libvirt, ref), seq);
+    });
   }
 }
 
-/** Defines, starts and marks a network autostart, undoing the earlier steps when one fails. */
-async function createSteps(libvirt: LibvirtClient, spec: NetworkSpec): Promise<void> {
+/**
+ * Defines, starts and marks a network autostart, undoing the earlier steps
+ * when one fails. `onDefined` receives the network once libvirt defined it.
+ */
+async function createSteps(libvirt: LibvirtClient, spec: NetworkSpec, onDefined: (ref: NetworkRef) => void = () => undefined): Promise<void> {
   const ref = await step("define", spec.name, () => libvirt.networkDefineXml(renderNetworkXml(spec)));
+  onDefined(ref);
 
   try {
     await step("start", spec.name, () => libvirt.networkCreate(ref));
@@ -216,7 +272,39 @@ async function step<T>(name: string, network: string, action: () => Promise<T>):
   }
 }
 
-async function describe(libvirt: LibvirtClient, ref: NetworkRef, options: { inactiveXml?: boolean } = {}): Promise<Network> {
+/** Reads every network with its state; 3 + N round trips, all pipelined, instead of 4 per network. */
+export async function describeAll(libvirt: LibvirtClient): Promise<Network[]> {
+  // Three flag-filtered lists tell the state of all networks at once.
+  const [all, active, persistent, autostart] = await Promise.all([
+    libvirt.listAllNetworks(0),
+    libvirt.listAllNetworks(ListNetworksFlag.ACTIVE),
+    libvirt.listAllNetworks(ListNetworksFlag.PERSISTENT),
+    libvirt.listAllNetworks(ListNetworksFlag.AUTOSTART),
+  ]);
+  const activeNames = new Set(active.map((n) => n.name));
+  const persistentNames = new Set(persistent.map((n) => n.name));
+  const autostartNames = new Set(autostart.map((n) => n.name));
+
+  const described = await Promise.all(
+    all.map(async (ref) => {
+      try {
+        const parsed = parseNetworkXml(await libvirt.networkGetXmlDesc(ref, 0));
+        const state = { active: activeNames.has(ref.name), persistent: persistentNames.has(ref.name), autostart: autostartNames.has(ref.name) };
+        return toNetwork({ ...parsed, uuid: parsed.uuid || formatUuid(ref.uuid) }, state);
+      } catch (error) {
+        // A network removed between the list and this read is simply gone.
+        if (isNoNetwork(error)) {
+          return undefined;
+        }
+        throw error;
+      }
+    }),
+  );
+  return described.filter((n): n is Network => n !== undefined);
+}
+
+/** Reads one network's state and XML. `inactiveXml` reads the persistent definition instead of the running one. */
+export async function describe(libvirt: LibvirtClient, ref: NetworkRef, options: { inactiveXml?: boolean } = {}): Promise<Network> {
   const [active, persistent, autostart] = await Promise.all([
     libvirt.networkIsActive(ref),
     libvirt.networkIsPersistent(ref),
