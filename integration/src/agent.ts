@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { access } from "node:fs/promises";
 import { join, resolve } from "node:path";
 
@@ -22,28 +23,52 @@ export interface RunningAgent {
 
 const MAIN = resolve(__dirname, "../../server/dist/main.js");
 
+/** Options for startAgent. */
+export interface AgentOptions {
+  /** libvirtd socket the agent connects to; default: the sandbox's. */
+  libvirtSocket?: string;
+  /** Name of the agent's socket in the sandbox folder, without ".sock"; default "agent". */
+  name?: string;
+  /** Node.js options placed before the agent's script, for example ["--cpu-prof"]. */
+  nodeOptions?: string[];
+  /** The agent's --log-level; default "debug". */
+  logLevel?: string;
+  /**
+   * File that receives the agent's stdout (its JSON log), so that this
+   * process spends no time reading it; logLines() then parses the file.
+   */
+  logFile?: string;
+}
+
 /**
  * Starts the agent inside the sandbox's network namespace, as a real
  * deployment runs it next to its libvirtd, serving on a UNIX socket in the
  * sandbox folder. Resolves once the socket accepts calls.
  */
-export async function startAgent(sandbox: Sandbox, options: { libvirtSocket?: string; name?: string } = {}): Promise<RunningAgent> {
+export async function startAgent(sandbox: Sandbox, options: AgentOptions = {}): Promise<RunningAgent> {
   const socketPath = join(sandbox.dir, `${options.name ?? "agent"}.sock`);
-  const child = spawn(
-    "ip",
-    ["netns", "exec", sandbox.netns, process.execPath, MAIN, "--listen", `unix://${socketPath}`, "--libvirt-socket", options.libvirtSocket ?? sandbox.libvirtSocket, "--log-level", "debug"],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const agentArgs = ["--listen", `unix://${socketPath}`, "--libvirt-socket", options.libvirtSocket ?? sandbox.libvirtSocket, "--log-level", options.logLevel ?? "debug"];
+  const logFd = options.logFile === undefined ? undefined : openSync(options.logFile, "a");
+  const child = spawn("ip", ["netns", "exec", sandbox.netns, process.execPath, ...(options.nodeOptions ?? []), MAIN, ...agentArgs], {
+    stdio: ["ignore", logFd ?? "pipe", "pipe"],
+  });
+  if (logFd !== undefined) {
+    closeSync(logFd);
+  }
+
   const lines: Array<Record<string, unknown>> = [];
   let stderr = "";
-  collectJsonLines(child, lines);
+  if (options.logFile === undefined) {
+    collectJsonLines(child, lines);
+  }
   child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const logLines = options.logFile === undefined ? () => lines : () => parseJsonLines(readFileSync(options.logFile!, "utf8"));
 
   const agent: RunningAgent = {
     address: `unix://${socketPath}`,
     pid: child.pid!,
-    logLines: () => lines,
-    waitForLogLine: (matches) => waitForLine(lines, matches),
+    logLines,
+    waitForLogLine: (matches) => waitForLine(logLines, matches),
     stop: () => stopChild(child),
   };
 
@@ -75,12 +100,19 @@ function collectJsonLines(child: ChildProcess, lines: Array<Record<string, unkno
   });
 }
 
+/** Parses complete JSON lines; a last line without its newline is still being written and is skipped. */
+function parseJsonLines(text: string): Array<Record<string, unknown>> {
+  const complete = text.split("\n").slice(0, -1);
+  return complete.filter((line) => line.trim() !== "").map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
 async function waitForLine(
-  lines: Array<Record<string, unknown>>,
+  logLines: () => Array<Record<string, unknown>>,
   matches: (line: Record<string, unknown>) => boolean,
 ): Promise<Record<string, unknown>> {
   const deadline = Date.now() + 5_000;
   for (;;) {
+    const lines = logLines();
     const found = lines.find(matches);
     if (found !== undefined) {
       return found;
