@@ -3,8 +3,8 @@
 # is skipped when its result is already there, so a second run takes a few seconds and runs no
 # apt-get at all.
 #
-#   1. Debian packages: libvirtd with its QEMU driver, virsh, dnsmasq, iptables/nftables, iproute2
-#      (as root, only those that are missing)
+#   1. Debian packages: libvirtd with its QEMU driver, virsh, dnsmasq, iptables/nftables, iproute2,
+#      python3-libvirt for `make bench` (as root, only those that are missing)
 #   2. npm packages (`npm ci`, when node_modules is missing or older than package-lock.json)
 #   3. TypeScript build (`npx tsc -b`; the generated protobuf code is checked in, so no buf step)
 set -euo pipefail
@@ -23,6 +23,8 @@ readonly PACKAGES=(
   iptables
   nftables
   iproute2
+  # libvirt's C client for Python: the reference that `make bench` measures the agent against.
+  python3-libvirt
 )
 
 step() {

@@ -3,7 +3,7 @@
 #
 #   1. scripts/install-deps.sh (Debian packages, npm packages, TypeScript build)
 #   2. buf lint on the protobuf contract
-#   3. unit tests: server/dist and client/dist, *.test.js
+#   3. unit tests: server/dist, client/dist and bench/dist, *.test.js
 #   4. integration tests: integration/dist, *.test.js, against sandboxed libvirtds (needs root)
 #
 # Each suite prints mocha's usual spec output. The last line is "N passed, N failed", summing the
@@ -139,7 +139,7 @@ else
   failed=$((failed + 1))
 fi
 
-run_mocha_suite unit "$UNIT_TIMEOUT" 'server/dist/**/*.test.js' 'client/dist/**/*.test.js'
+run_mocha_suite unit "$UNIT_TIMEOUT" 'server/dist/**/*.test.js' 'client/dist/**/*.test.js' 'bench/dist/**/*.test.js'
 run_mocha_suite integration "$INTEGRATION_TIMEOUT" --timeout 120000 'integration/dist/**/*.test.js'
 
 finish
