@@ -29,6 +29,15 @@ export interface Watchers {
 /** Bounds the wait for every watcher to receive one change. */
 const DELIVERY_TIMEOUT_MS = 10_000;
 
+/** Bounds the wait until every new watcher has received a probe network's event, by default. */
+const PROBE_TIMEOUT_MS = 30_000;
+
+/** Time between probe networks while watchers subscribe. */
+const PROBE_INTERVAL_MS = 500;
+
+/** The libvirt calls that make the changes: the benchmark's LibvirtClient, or a stand-in in tests. */
+export type NetworkChanger = Pick<LibvirtClient, "networkDefineXml" | "networkUndefine">;
+
 /**
  * Returns why WatchEvents cannot be measured, or undefined when
  * @netagent/proto defines the EventService.
@@ -52,10 +61,15 @@ export interface OpenWatchers extends Watchers {
 /**
  * Opens `count` WatchEvents streams, each on its own channel as separate
  * clients would, and waits until each one delivered an event of a probe
- * network, so that every subscription is in place.
+ * network, so that every subscription is in place before anything is timed.
  */
-export async function openWatchers(address: string, libvirt: LibvirtClient, count: number): Promise<OpenWatchers> {
-  const definition = eventServiceDefinition();
+export async function openWatchers(
+  address: string,
+  libvirt: NetworkChanger,
+  count: number,
+  options: { definition?: unknown; probeTimeoutMs?: number } = {},
+): Promise<OpenWatchers> {
+  const definition = options.definition ?? eventServiceDefinition();
   if (definition === undefined) {
     throw new Error("EventService missing from @netagent/proto");
   }
@@ -97,7 +111,7 @@ export async function openWatchers(address: string, libvirt: LibvirtClient, coun
     },
   };
   try {
-    await timeChange(libvirt, watchers, "bench-watch-probe", 30_000);
+    await waitForSubscriptions(libvirt, watchers, options.probeTimeoutMs ?? PROBE_TIMEOUT_MS);
   } catch (error) {
     watchers.close();
     throw error;
@@ -111,7 +125,7 @@ export async function openWatchers(address: string, libvirt: LibvirtClient, coun
  * the first event naming the network at each watcher. So each sample includes
  * one libvirt call, libvirtd's event dispatch, the agent and gRPC delivery.
  */
-export async function measureWatchEvents(libvirt: LibvirtClient, watchers: OpenWatchers, changes: number): Promise<WatchEventsResults> {
+export async function measureWatchEvents(libvirt: NetworkChanger, watchers: OpenWatchers, changes: number): Promise<WatchEventsResults> {
   const samples: number[] = [];
   for (let change = 0; change < changes; change++) {
     samples.push(...(await timeChange(libvirt, watchers, `bench-watch-${change}`, DELIVERY_TIMEOUT_MS)));
@@ -120,11 +134,44 @@ export async function measureWatchEvents(libvirt: LibvirtClient, watchers: OpenW
 }
 
 /**
+ * Defines probe networks, one after the other, until every watcher has
+ * received an event of one: a stream that the agent has not subscribed yet
+ * misses the events before its subscription.
+ * @throws Error when a watcher failed or not all received a probe within timeoutMs.
+ */
+async function waitForSubscriptions(libvirt: NetworkChanger, watchers: OpenWatchers, timeoutMs: number): Promise<void> {
+  const ready = new Set<string>();
+  const deadline = performance.now() + timeoutMs;
+  for (let probe = 0; ready.size < watchers.count; probe++) {
+    const remainingMs = deadline - performance.now();
+    if (remainingMs <= 0) {
+      throw new Error(`only ${ready.size} of ${watchers.count} watchers received an event of a probe network within ${timeoutMs / 1000} s`);
+    }
+    const arrivals = await deliverChange(libvirt, watchers, `bench-watch-probe-${probe}`, Math.min(PROBE_INTERVAL_MS, remainingMs));
+    arrivals.forEach((_, watcher) => ready.add(watcher));
+  }
+}
+
+/**
  * Defines network `name` and returns the delay in milliseconds until each
- * watcher received an event naming it, then undefines it.
+ * watcher received an event naming it.
  * @throws Error when a watcher failed or not all received it within timeoutMs.
  */
-async function timeChange(libvirt: LibvirtClient, watchers: OpenWatchers, name: string, timeoutMs: number): Promise<number[]> {
+async function timeChange(libvirt: NetworkChanger, watchers: OpenWatchers, name: string, timeoutMs: number): Promise<number[]> {
+  const arrivals = await deliverChange(libvirt, watchers, name, timeoutMs);
+  if (arrivals.size < watchers.count) {
+    throw new Error(`only ${arrivals.size} of ${watchers.count} watchers received an event for network ${name} within ${timeoutMs / 1000} s`);
+  }
+  return [...arrivals.values()];
+}
+
+/**
+ * Defines network `name`, waits up to timeoutMs until every watcher received
+ * an event naming it, then undefines it. Returns the delay in milliseconds
+ * from the define call to each arrival, by watcher.
+ * @throws Error when a watcher's stream failed.
+ */
+async function deliverChange(libvirt: NetworkChanger, watchers: OpenWatchers, name: string, timeoutMs: number): Promise<Map<string, number>> {
   const arrivals = new Map<string, number>();
   const quotedName = JSON.stringify(name);
   let started = 0;
@@ -143,8 +190,8 @@ async function timeChange(libvirt: LibvirtClient, watchers: OpenWatchers, name: 
   started = performance.now();
   const ref = await libvirt.networkDefineXml(`<network><name>${name}</name><bridge name='nbw-probe' stp='off' delay='0'/></network>`);
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeoutMs)));
-  const outcome = await Promise.race([allArrived, timedOut]);
+  const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+  await Promise.race([allArrived, timedOut]);
   clearTimeout(timer);
   watchers.setListener(undefined);
   await libvirt.networkUndefine(ref);
@@ -153,8 +200,5 @@ async function timeChange(libvirt: LibvirtClient, watchers: OpenWatchers, name: 
   if (failures.length > 0) {
     throw new Error(`${failures.length} of ${watchers.count} WatchEvents streams failed: ${failures[0].message}`);
   }
-  if (outcome === "timeout") {
-    throw new Error(`only ${arrivals.size} of ${watchers.count} watchers received an event for network ${name} within ${timeoutMs / 1000} s`);
-  }
-  return [...arrivals.values()];
+  return arrivals;
 }
