@@ -1,8 +1,9 @@
 // Explanations of missed targets (cause and remedy), written from the run's own measurements.
 
 import { AGENT, ECHO_GRPC_JS, ECHO_MIDDLEWARE, ECHO_NICE_GRPC, PYTHON } from "./measurements/get-network";
-import type { ProfileSummary } from "./profile";
+import { isRuntime, ProfileSummary } from "./profile";
 import type { BenchResults, Investigation } from "./results";
+import { quantile } from "./stats";
 import { formatMB, formatMs, formatRatio, formatUs, listTargetSize, RSS_LIMIT_BYTES, TargetResult } from "./targets";
 
 export interface Explanation {
@@ -56,7 +57,7 @@ function explainThroughput(results: BenchResults, profile: ProfileSummary | unde
       : `and the agent, whose handler makes no libvirt call, ${versusEcho(AGENT)}.`,
   ];
   if (profile !== undefined) {
-    why.push(`In the profile ${profileLeaders(profile)}.`);
+    why.push(`In the profile, ${profileLeaders(profile)}.`);
     const writes = functionShare(profile, "writeBuffer ");
     if (writes > 0.05) {
       why.push(`The native socket write (writeBuffer) alone takes ${percent(writes)}, because every libvirt call and every response is its own write.`);
@@ -98,7 +99,8 @@ function explainLatency(results: BenchResults): Explanation {
     libvirtCalls > 0
       ? `its ${libvirtCalls} libvirt calls and the XML parsing; python3-libvirt needs ${formatUs(p50(PYTHON))} for the same five calls one after the other.`
       : "without any libvirt call.",
-    `The rest is the gRPC stack and the scheduling of the client, agent and libvirtd processes on a busy machine, where every libvirt reply is one more wake-up.`,
+    `Outside that chain its calls spent about ${formatUs(Math.max(0, p50(AGENT) - handler))}, against ${formatUs(p50(ECHO_MIDDLEWARE))} for the whole of an echo call through the same middleware;`,
+    `this run does not break that difference down further.`,
   ];
   const middlewareRatio = p50(ECHO_MIDDLEWARE) / p50(ECHO_GRPC_JS);
   const fix = [
@@ -128,7 +130,7 @@ function explainList(results: BenchResults, profile: ProfileSummary | undefined)
       : `which the agent misses by ${formatMs(entry.agent.medianMs - goal)}.`,
   ];
   if (profile !== undefined) {
-    why.push(`In the profile ${profileLeaders(profile)}.`);
+    why.push(`In the profile, ${profileLeaders(profile)}.`);
   }
 
   const libvirtShare = profile === undefined ? undefined : callerShare(profile, "netagent server/libvirt") + callerShare(profile, "fast-xml-parser");
@@ -149,12 +151,15 @@ function explainCreateDelete(results: BenchResults, profile: ProfileSummary | un
   const agentCalls = sum(createDelete.libvirtCalls.create) + sum(createDelete.libvirtCalls.delete);
   const perCallUs = getNetwork.sequential[PYTHON].p50 / 5;
   const extraMs = ((agentCalls - PYTHON_CYCLE_CALLS) * perCallUs) / 1000;
+  const noisy = Math.max(spreadWidth(agentCycles), spreadWidth(pythonCycles)) >= Math.abs(difference);
 
   const why = [
     `Median cycle: agent ${formatMs(createDelete.agent.medianCycleMs)} (create ${formatMs(createDelete.agent.medianCreateMs)}, delete ${formatMs(createDelete.agent.medianDeleteMs)}),`,
     `python3-libvirt ${formatMs(createDelete.python.medianCycleMs)} (create ${formatMs(createDelete.python.medianCreateMs)}, delete ${formatMs(createDelete.python.medianDeleteMs)}), a difference of ${formatMs(difference)}.`,
-    `The middle half of the cycles spans ${spread(agentCycles)} for the agent and ${spread(pythonCycles)} for python3-libvirt:`,
-    `most of a cycle is libvirtd building and removing the bridge, dnsmasq and firewall rules, which varies from cycle to cycle on a shared machine.`,
+    `The middle half of the cycles spans ${formatSpread(agentCycles)} for the agent and ${formatSpread(pythonCycles)} for python3-libvirt.`,
+    noisy
+      ? `That spread is wider than the difference, because most of a cycle is libvirtd building and removing the bridge, dnsmasq and firewall rules, which varies from cycle to cycle on a shared machine.`
+      : `The difference is wider than either spread, so it is not noise between cycles.`,
     `The agent makes ${agentCalls} libvirt calls per cycle against python3-libvirt's ${PYTHON_CYCLE_CALLS};`,
     `at python3-libvirt's ${formatUs(perCallUs)} per call (its sequential GetNetwork divided by five calls) the extra calls cost an estimated ${formatMs(extraMs)}.`,
   ];
@@ -163,8 +168,10 @@ function explainCreateDelete(results: BenchResults, profile: ProfileSummary | un
   }
   const fix = [
     `Take the agent's extra steps off the cycle: the lookup before define, the four calls and XML parse that describe the network after it starts (the agent can answer from the spec it just defined), and the state checks before delete.`,
-    `Because the cycles spread this much, a difference of a few percent needs more cycles on a quieter machine to be told from noise.`,
   ];
+  if (noisy) {
+    fix.push(`Because the cycles spread this much, a difference of a few percent needs more cycles on a quieter machine to be told from noise.`);
+  }
   return { why, fix };
 }
 
@@ -201,11 +208,11 @@ function explainMemory(results: BenchResults, investigation: Investigation | und
   if (defaults !== undefined && capped !== undefined) {
     const cappedBytes = capped.memory.vmRssKiB * 1024;
     fix.push(
-      `Rerun with the same work, a fresh agent reached ${kibMB(defaults.memory.vmRssKiB)} with Node.js's default options and ${kibMB(capped.memory.vmRssKiB)} with ${capped.nodeOptions}`,
+      `Rerun with the same work and no profiler, a fresh agent reached ${kibMB(defaults.memory.vmRssKiB)} with Node.js's default options and ${kibMB(capped.memory.vmRssKiB)} with ${capped.nodeOptions}`,
       `(ListNetworks median ${formatMs(defaults.listMs)} against ${formatMs(capped.listMs)}).`,
       cappedBytes <= RSS_LIMIT_BYTES
-        ? `Starting the agent with ${capped.nodeOptions} keeps it under the target; building list responses from cached, already parsed networks would also allocate far less per listing.`
-        : `Capping the young generation is not enough on its own; the listing must also allocate less, for example by answering from cached, already parsed networks instead of parsing ${loaded.networks} XML documents per call.`,
+        ? `Starting the agent with ${capped.nodeOptions} keeps it under the target at that ListNetworks cost.`
+        : `Capping the young generation is not enough on its own here: ${kibMB(capped.memory.anonymousMapsKiB)} of anonymous maps remained, and that part needs a heap snapshot of the listing to explain.`,
     );
   } else {
     fix.push("Rerun without --no-profile to compare the agent's memory under other Node.js options.");
@@ -215,7 +222,7 @@ function explainMemory(results: BenchResults, investigation: Investigation | und
 
 /** Formats the three largest shares of application code, "X takes 37% of the agent's busy time, Y 11%, Z 8%". */
 function profileLeaders(profile: ProfileSummary): string {
-  const rows = (profile.byCaller.length > 0 ? profile.byCaller : profile.byPackage).filter((row) => !row.name.startsWith("(")).slice(0, 3);
+  const rows = (profile.byCaller.length > 0 ? profile.byCaller : profile.byPackage).filter((row) => !isRuntime(row.name)).slice(0, 3);
   return rows.map((row, index) => (index === 0 ? `${row.name} takes ${percent(row.share)} of the agent's busy time` : `${row.name} ${percent(row.share)}`)).join(", ");
 }
 
@@ -227,11 +234,21 @@ function functionShare(profile: ProfileSummary, prefix: string): number {
   return profile.topFunctions.filter((row) => row.name.startsWith(prefix)).reduce((total, row) => total + row.share, 0);
 }
 
-/** Formats the 25th to 75th percentile of cycle times, for example "412-470 ms". */
-function spread(values: number[]): string {
+/** Returns the 25th and 75th percentile of cycle times in milliseconds. */
+function quartiles(values: number[]): [number, number] {
   const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-  return `${Math.round(at(0.25))}-${Math.round(at(0.75))} ms`;
+  return [quantile(sorted, 0.25), quantile(sorted, 0.75)];
+}
+
+/** Formats the 25th to 75th percentile of cycle times, for example "412-470 ms". */
+function formatSpread(values: number[]): string {
+  const [low, high] = quartiles(values);
+  return `${Math.round(low)}-${Math.round(high)} ms`;
+}
+
+function spreadWidth(values: number[]): number {
+  const [low, high] = quartiles(values);
+  return high - low;
 }
 
 function sum(values: Record<string, number>): number {

@@ -1,7 +1,8 @@
 // The machine and the software versions a run measured.
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
+import { dirname, join } from "node:path";
 
 import { programOutput } from "./processes";
 
@@ -11,7 +12,7 @@ export interface Machine {
   memoryGiB: number;
   kernel: string;
   os: string;
-  /** 1-, 5- and 15-minute load averages when the run started and ended: other work on the machine shows here. */
+  /** 1-, 5- and 15-minute load averages when the run started, which show other work on the machine. */
   loadAtStart: number[];
   loadAtEnd?: number[];
 }
@@ -32,11 +33,21 @@ export function describeMachine(): Machine {
 export async function describeVersions(): Promise<Record<string, string>> {
   const debian = async (name: string) => (await programOutput("dpkg-query", ["-W", "-f=${Version}", name])) ?? "not installed";
   const npm = (name: string) => {
+    // Some packages export no ./package.json, so it is found by walking up from their entry point.
     try {
-      return (require(`${name}/package.json`) as { version: string }).version;
+      for (let dir = dirname(require.resolve(name)); dir !== dirname(dir); dir = dirname(dir)) {
+        const file = join(dir, "package.json");
+        if (existsSync(file)) {
+          const manifest = JSON.parse(readFileSync(file, "utf8")) as { name?: string; version: string };
+          if (manifest.name === name) {
+            return manifest.version;
+          }
+        }
+      }
     } catch {
-      return "unknown";
+      // Falls through to "unknown".
     }
+    return "unknown";
   };
   const firstLine = (text: string | undefined) => text?.split("\n")[0] ?? "unknown";
 

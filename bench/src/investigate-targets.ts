@@ -62,7 +62,7 @@ export async function investigateMissedTargets(
 
     const investigation = await profileAgent(
       context,
-      { name: "agent-memory", kind: "heap", targets: ["5"], workload: `${options.listRounds} ListNetworks at ${largest} networks, then ${watcherCount} watchers, 2 s at rest` },
+      { name: "agent-memory", kind: "heap", targets: ["5"], networks, workload: `${options.listRounds} ListNetworks at ${largest} networks, then ${watcherCount} watchers, 2 s at rest` },
       memoryWorkload,
     );
     investigation.variants = [];
@@ -70,7 +70,7 @@ export async function investigateMissedTargets(
       const label = nodeOptions.length === 0 ? "(defaults)" : nodeOptions.join(" ");
       context.log(`agent memory with Node.js options ${label}`);
       listTimes.length = 0;
-      const run = await runFreshAgent(context, `agent-memory-${investigation.variants.length}`, nodeOptions, memoryWorkload);
+      const run = await runFreshAgent(context, `agent-memory-${investigation.variants.length}`, nodeOptions, memoryWorkload, networks);
       investigation.variants.push({ nodeOptions: label, memory: run.memory, listMs: median(listTimes) });
     }
     investigations.push(investigation);
@@ -81,7 +81,7 @@ export async function investigateMissedTargets(
     await resize(size);
     const calls = options.listRounds * 4;
     investigations.push(
-      await profileAgent(context, { name: "agent-list", kind: "cpu", targets: ["2"], workload: `${calls} ListNetworks at ${size} networks, one at a time` }, async (client) => {
+      await profileAgent(context, { name: "agent-list", kind: "cpu", targets: ["2"], networks, workload: `${calls} ListNetworks at ${size} networks, one at a time` }, async (client) => {
         for (let i = 0; i < calls; i++) {
           await client.networks.listNetworks({ pageSize: 1000 });
         }
@@ -100,6 +100,7 @@ export async function investigateMissedTargets(
           name: "agent-get",
           kind: "cpu",
           targets: getTargets,
+          networks,
           workload: `GetNetwork one at a time for ${sequential.seconds} s, then with ${concurrent.inFlight} in flight for ${concurrent.seconds} s`,
         },
         async (client) => {
@@ -115,7 +116,7 @@ export async function investigateMissedTargets(
     const cycles = 5;
     const network = results.createDelete.network;
     investigations.push(
-      await profileAgent(context, { name: "agent-create", kind: "cpu", targets: ["3"], workload: `${cycles} CreateNetwork + DeleteNetwork cycles` }, async (client) => {
+      await profileAgent(context, { name: "agent-create", kind: "cpu", targets: ["3"], networks, workload: `${cycles} CreateNetwork + DeleteNetwork cycles` }, async (client) => {
         for (let i = 0; i < cycles; i++) {
           await client.networks.createNetwork(CREATE_REQUEST);
           await client.networks.deleteNetwork({ name: network });
@@ -128,7 +129,7 @@ export async function investigateMissedTargets(
     investigations.push(
       await profileAgent(
         context,
-        { name: "agent-events", kind: "cpu", targets: ["4"], workload: `${options.watchers} watchers, ${options.eventChanges} network definitions` },
+        { name: "agent-events", kind: "cpu", targets: ["4"], networks, workload: `${options.watchers} watchers, ${options.eventChanges} network definitions` },
         async (_client, address) => {
           const watchers = await openWatchers(address, context.libvirt, options.watchers);
           try {

@@ -10,6 +10,7 @@ import type { BenchContext } from "./context";
 import { CpuProfile, HeapProfile, summarizeCpuProfile, summarizeHeapProfile, TimeWindow } from "./profile";
 import { MemorySample, nodeProcessOf, readMemory } from "./procfs";
 import type { Investigation } from "./results";
+import { waitForNetworkCount } from "./settle";
 
 /** Work for a fresh agent; it receives a client of that agent and its address. */
 export type Workload = (client: NetAgentClient, address: string) => Promise<void>;
@@ -27,14 +28,16 @@ export interface FreshAgentRun {
 }
 
 /**
- * Starts a fresh agent in the sandbox with extra Node.js options, runs the
- * workload against it, reads its memory and stops it (SIGTERM, so that node
- * writes any profile it was asked for).
+ * Starts a fresh agent in the sandbox with extra Node.js options, waits until
+ * it lists the `networks` networks that libvirtd holds, runs the workload
+ * against it, reads its memory and stops it (SIGTERM, so that node writes any
+ * profile it was asked for).
  */
-export async function runFreshAgent(context: BenchContext, name: string, nodeOptions: string[], work: Workload): Promise<FreshAgentRun> {
+export async function runFreshAgent(context: BenchContext, name: string, nodeOptions: string[], work: Workload, networks: number): Promise<FreshAgentRun> {
   const agent = await startAgent(context.sandbox, { name, logLevel: "info", logFile: join(context.rawDir, `${name}.log`), nodeOptions });
   const client = createNetAgentClient({ address: agent.address, defaultDeadlineMs: 120_000 });
   try {
+    await waitForNetworkCount(client, `agent ${name}`, networks);
     const startUs = Number(process.hrtime.bigint() / 1000n);
     await work(client, agent.address);
     const endUs = Number(process.hrtime.bigint() / 1000n);
@@ -53,7 +56,7 @@ export async function runFreshAgent(context: BenchContext, name: string, nodeOpt
  */
 export async function profileAgent(
   context: BenchContext,
-  options: { name: string; kind: "cpu" | "heap"; targets: string[]; workload: string },
+  options: { name: string; kind: "cpu" | "heap"; targets: string[]; workload: string; networks: number },
   work: Workload,
 ): Promise<Investigation> {
   const profileDir = join(context.rawDir, "profiles");
@@ -67,7 +70,7 @@ export async function profileAgent(
   context.log(`profiling the agent (${options.kind}) for target ${options.targets.join(", ")}: ${options.workload}`);
   const base: Investigation = { targets: options.targets, workload: options.workload };
   try {
-    const run = await runFreshAgent(context, options.name, nodeOptions, work);
+    const run = await runFreshAgent(context, options.name, nodeOptions, work, options.networks);
     const text = await readFile(join(profileDir, file), "utf8");
     if (options.kind === "heap") {
       return { ...base, file: join("profiles", file), summary: summarizeHeapProfile(JSON.parse(text) as HeapProfile) };

@@ -24,6 +24,7 @@ import { measureWatchEvents, NotAvailable, openWatchers, WatchEventsResults, wat
 import { BenchOptions, parseOptions, USAGE } from "./options";
 import { nodeProcessOf, readMemory } from "./procfs";
 import { renderReport } from "./report";
+import { waitUntilListed } from "./settle";
 import type { BenchResults, MemoryResults } from "./results";
 import { evaluateTargets, targetLine } from "./targets";
 
@@ -166,6 +167,7 @@ async function run(options: BenchOptions, resources: Resources): Promise<BenchRe
 
   const sizes = options.listSizes;
   await defineListNetworks(libvirt, 0, sizes[0]);
+  await waitUntilListed(context, sizes[0]);
   const getNetwork = await measureGetNetwork(context, listNetworkName(0), sizes[0]);
 
   const listNetworks: ListSizeResult[] = [];

@@ -12,6 +12,7 @@ describe("profile summary", () => {
   it("packageOf names agent folders", () => {
     assert.equal(packageOf(frame("f", "file:///repo/server/dist/libvirt/connection.js")), "netagent server/libvirt");
     assert.equal(packageOf(frame("f", "file:///repo/server/dist/main.js")), "netagent server");
+    assert.equal(packageOf(frame("f", "file:///repo/proto/dist/gen/netagent/v1/network.js")), "netagent proto/gen");
   });
 
   it("packageOf keeps V8 pseudo-nodes", () => {

@@ -60,8 +60,8 @@ export interface ProfileSummary {
   topFunctions: ProfileRow[];
 }
 
-/** Packages that are runtime rather than application code. */
-function isRuntime(name: string): boolean {
+/** Tells whether a name from packageOf() is the runtime (Node.js core, V8) rather than application code. */
+export function isRuntime(name: string): boolean {
   return name === "node: (Node.js core)" || name.startsWith("(");
 }
 
@@ -85,9 +85,11 @@ export function packageOf(frame: CallFrame): string {
   if (url.startsWith("node:")) {
     return "node: (Node.js core)";
   }
-  const agent = /\/(server|proto)\/dist\/(?:([^/]+)\/)?[^/]+$/.exec(url);
+  const agent = /\/(server|proto|client)\/dist\/(.+)$/.exec(url);
   if (agent !== null) {
-    return agent[2] === undefined ? `netagent ${agent[1]}` : `netagent ${agent[1]}/${agent[2]}`;
+    const [workspace, path] = [agent[1], agent[2]];
+    const folder = path.includes("/") ? path.slice(0, path.indexOf("/")) : undefined;
+    return folder === undefined ? `netagent ${workspace}` : `netagent ${workspace}/${folder}`;
   }
   return url;
 }

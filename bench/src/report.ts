@@ -2,11 +2,13 @@
 
 import { explainMissedTarget } from "./analysis";
 import { AGENT, ECHO_GRPC_JS, ECHO_MIDDLEWARE, ECHO_NICE_GRPC, PYTHON } from "./measurements/get-network";
+import { CycleTimes, CYCLES_PER_ROUND } from "./measurements/create-delete";
 import { VIRSH_DETAILED, VIRSH_NET_LIST } from "./measurements/list-networks";
 import type { BenchOptions } from "./options";
 import type { ProfileSummary } from "./profile";
 import type { MemorySample } from "./procfs";
 import type { BenchResults, Investigation } from "./results";
+import { summarize } from "./stats";
 import { formatMB, formatMs, formatRate, formatRatio, formatUs, RSS_LIMIT_BYTES, TargetResult } from "./targets";
 
 const GET_CLIENTS = [AGENT, ECHO_GRPC_JS, ECHO_NICE_GRPC, ECHO_MIDDLEWARE, PYTHON];
@@ -103,7 +105,7 @@ function methodSection(results: BenchResults, options: BenchOptions): string {
     `  "${VIRSH_DETAILED}" is a shell script's way: \`virsh net-list --all --name\`, then one virsh`,
     `  process reading \`net-dumpxml\` and \`net-info\` for every network from stdin. "${VIRSH_NET_LIST}" is`,
     `  one process with the summary table only. ${options.listRounds} rounds per size; medians.`,
-    `- Create + delete: ${createDelete.cycles} cycles each, in rounds of 5 alternating agent and python3-libvirt, of a NAT`,
+    `- Create + delete: ${createDelete.cycles} cycles each, in rounds of ${CYCLES_PER_ROUND} alternating agent and python3-libvirt, of a NAT`,
     "  network with DHCP; python3-libvirt defines the XML the agent renders for the same request,",
     "  then starts it and sets autostart, then destroys and undefines it.",
     "- libvirt calls per request are counted by a second agent that reaches libvirtd through a counting",
@@ -197,16 +199,17 @@ function listSection(results: BenchResults): string {
 
 function createDeleteSection(results: BenchResults): string {
   const { createDelete } = results;
-  const rows = [
-    ["agent", formatMs(createDelete.agent.medianCreateMs), formatMs(createDelete.agent.medianDeleteMs), formatMs(createDelete.agent.medianCycleMs)],
-    [PYTHON, formatMs(createDelete.python.medianCreateMs), formatMs(createDelete.python.medianDeleteMs), formatMs(createDelete.python.medianCycleMs)],
-  ];
+  const row = (label: string, times: CycleTimes) => {
+    const cycles = summarize(times.cyclesMs.map((cycle) => cycle.createMs + cycle.deleteMs));
+    return [label, formatMs(times.medianCreateMs), formatMs(times.medianDeleteMs), formatMs(times.medianCycleMs), `${formatMs(cycles.p90)} / ${formatMs(cycles.max)}`];
+  };
+  const rows = [row("agent", createDelete.agent), row(PYTHON, createDelete.python)];
   return [
     "## 3. CreateNetwork + DeleteNetwork",
     "",
     `${createDelete.cycles} cycles each of NAT network \`${createDelete.network}\` with DHCP (medians). The agent makes ${callSummary(createDelete.libvirtCalls.create)} per CreateNetwork and ${callSummary(createDelete.libvirtCalls.delete)} per DeleteNetwork; python3-libvirt makes 3 and 2.`,
     "",
-    table(["client", "create", "delete", "cycle"], rows),
+    table(["client", "create", "delete", "cycle", "cycle p90 / max"], rows),
     "",
     `Cycle ratio agent / python3-libvirt: ${formatRatio(createDelete.agent.medianCycleMs / createDelete.python.medianCycleMs)}.`,
   ].join("\n");
@@ -250,6 +253,9 @@ function memorySection(results: BenchResults): string {
     `From /proc/PID/status of the node process; the target is VmRSS <= 120 MB (${mib(RSS_LIMIT_BYTES / 1024)}). The loaded reading is taken 2 s after the last ListNetworks at ${memory.loaded.networks} networks.`,
     "",
     table(["process", "VmRSS", "VmHWM (peak)", "RssAnon", "of it: anonymous maps", "of it: malloc heap", "RssFile"], rows),
+    ...(memory.loaded.vmHwmKiB * 1024 > RSS_LIMIT_BYTES
+      ? ["", `The peak during the listings (VmHWM ${formatMB(memory.loaded.vmHwmKiB * 1024)}) was above 120 MB; the target reads the resident size at rest, which depends on when V8 last collected garbage and so varies from run to run.`]
+      : []),
     "",
     "Anonymous maps are unnamed anonymous mappings in /proc/PID/smaps, where V8 keeps its heap pages; the malloc heap is the brk heap (`[heap]`).",
   ].join("\n");
@@ -261,9 +267,15 @@ function missedSection(results: BenchResults, targets: TargetResult[]): string {
     return "## Missed targets\n\nNone.";
   }
   const parts = ["## Missed targets"];
+  // A profile that explains several targets is printed under the first of them only.
+  const printed = new Map<Investigation, string>();
   for (const target of missed) {
     const investigation = results.investigations.find((entry) => entry.targets.includes(target.id));
     const explanation = explainMissedTarget(target, results, investigation);
+    const firstTarget = investigation === undefined ? undefined : printed.get(investigation);
+    if (investigation !== undefined && firstTarget === undefined) {
+      printed.set(investigation, target.id);
+    }
     parts.push(
       "",
       `### Target ${target.id}: ${target.title}`,
@@ -272,8 +284,8 @@ function missedSection(results: BenchResults, targets: TargetResult[]): string {
       "",
       "**Why.** " + explanation.why.join(" "),
       "",
-      profileSection(investigation),
-      ...variantSection(investigation),
+      firstTarget === undefined ? profileSection(investigation) : `**Profile.** The one under target ${firstTarget} above.`,
+      ...(firstTarget === undefined ? variantSection(investigation) : []),
       "",
       "**What would close it.** " + explanation.fix.join(" "),
     );
@@ -333,9 +345,12 @@ function profileTables(summary: ProfileSummary): string {
   ].join("\n");
 }
 
-/** "5 libvirt calls (NETWORK_LOOKUP_BY_NAME 1, ...)". */
+/** Formats a table of libvirt calls by procedure, for example "5 libvirt calls (NETWORK_LOOKUP_BY_NAME 1, ...)". */
 export function callSummary(calls: Record<string, number>): string {
   const total = Object.values(calls).reduce((a, b) => a + b, 0);
+  if (total === 0) {
+    return "no libvirt calls";
+  }
   const parts = Object.entries(calls).map(([procedure, count]) => `${procedure} ${Number.isInteger(count) ? count : count.toFixed(2)}`);
   return `${Number.isInteger(total) ? total : total.toFixed(2)} libvirt calls (${parts.join(", ")})`;
 }

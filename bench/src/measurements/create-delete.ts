@@ -45,7 +45,7 @@ export const CREATE_REQUEST = {
 };
 
 /** Cycles per round of each client; rounds alternate between the agent and python3-libvirt. */
-const CYCLES_PER_ROUND = 5;
+export const CYCLES_PER_ROUND = 5;
 
 /**
  * Creates and deletes one NAT network with DHCP options.cycles times with

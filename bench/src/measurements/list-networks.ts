@@ -1,6 +1,7 @@
 // ListNetworks with full details: the agent against python3-libvirt and virsh.
 
 import type { BenchContext } from "../context";
+import { waitUntilListed } from "../settle";
 import { totalCalls } from "../libvirt-call-counter";
 import { runPython, virshListDetailed, virshNetList } from "../processes";
 import { readCpuSeconds } from "../procfs";
@@ -48,8 +49,8 @@ export async function measureListNetworks(context: BenchContext, size: number): 
   const timeoutMs = 120_000;
   const samples = { agent: new Samples(), python: new Samples(), virshDetailed: new Samples(), virshNetList: new Samples() };
 
-  // One unmeasured call warms up the agent's code paths for this size.
-  await context.agentClient.networks.listNetworks({ pageSize: PAGE_SIZE });
+  // Also warms up the agent's code paths for this size.
+  await waitUntilListed(context, size);
 
   for (let round = 0; round < listRounds; round++) {
     context.log(`ListNetworks at ${size} networks, round ${round + 1}/${listRounds}`);
