@@ -3,8 +3,8 @@
     create_delete.py URI CYCLES < network.xml
 
 A create defines the network from the XML on stdin, starts it and marks it
-autostart; a delete stops (destroys) and undefines it: the same libvirt steps
-as the agent's CreateNetwork and DeleteNetwork. Prints {"cycles":
+autostart. A delete stops (destroys) and undefines it. These are the libvirt
+steps of the agent's CreateNetwork and DeleteNetwork. Prints {"cycles":
 [{"createMs", "deleteMs"}], "cpuSeconds"} as JSON.
 """
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// A gRPC server that answers GetNetwork with one fixed response and does
+// A gRPC server that returns one fixed response to GetNetwork and does
 // nothing else: the floor that any gRPC agent on the same stack pays per call.
 //
 //   node echo-server.js --stack STACK --listen unix:///PATH --response FILE

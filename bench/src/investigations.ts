@@ -28,10 +28,10 @@ export interface FreshAgentRun {
 }
 
 /**
- * Starts a fresh agent in the sandbox with extra Node.js options, waits until
- * it lists the `networks` networks that libvirtd holds, runs the workload
- * against it, reads its memory and stops it (SIGTERM, so that node writes any
- * profile it was asked for).
+ * Starts a fresh agent in the sandbox with extra Node.js options and waits
+ * until it lists the `networks` networks that libvirtd holds. Then runs the
+ * workload, reads the agent's memory and stops it with SIGTERM, so that node
+ * writes any profile it was asked for.
  */
 export async function runFreshAgent(context: BenchContext, name: string, nodeOptions: string[], work: Workload, networks: number): Promise<FreshAgentRun> {
   const agent = await startAgent(context.sandbox, { name, logLevel: "info", logFile: join(context.rawDir, `${name}.log`), nodeOptions });

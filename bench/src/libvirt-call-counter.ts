@@ -10,7 +10,7 @@ const PROCEDURE_NAMES = new Map<number, string>(Object.entries(RemoteProcedure).
  * A UNIX-socket proxy between the agent and libvirtd that counts the libvirt
  * calls passing through it, by procedure. It copies bytes unchanged in both
  * directions and only reads the client's packets, so the agent cannot tell
- * it from libvirtd except by the extra hop's latency; use it to count calls,
+ * it from libvirtd except by the extra hop's latency. Use it to count calls,
  * never while timing them.
  */
 export class LibvirtCallCounter {

@@ -26,7 +26,7 @@ import { nodeProcessOf, readMemory } from "./procfs";
 import { renderReport } from "./report";
 import { waitUntilListed } from "./settle";
 import type { BenchResults, MemoryResults } from "./results";
-import { evaluateTargets, targetLine } from "./targets";
+import { evaluateTargets, formatMB, targetLine } from "./targets";
 
 const REPOSITORY_ROOT = resolve(__dirname, "../..");
 
@@ -160,7 +160,7 @@ async function run(options: BenchOptions, resources: Resources): Promise<BenchRe
 
   await new Promise((resolveWait) => setTimeout(resolveWait, 1_000));
   const idle = readMemory(agentPid);
-  log(`agent (pid ${agentPid}) idle VmRSS ${(idle.vmRssKiB / 1024).toFixed(1)} MiB`);
+  log(`agent (pid ${agentPid}) idle VmRSS ${formatMB(idle.vmRssKiB * 1024)}`);
 
   const createDelete = await measureCreateDelete(context);
   const watchEvents = await measureEvents(context);
@@ -239,7 +239,7 @@ async function measureLoadedMemory(context: BenchContext, networks: number): Pro
   await new Promise((resolveWait) => setTimeout(resolveWait, 2_000));
   const memory = readMemory(context.agentPid);
   watchers?.close();
-  context.log(`agent VmRSS ${(memory.vmRssKiB / 1024).toFixed(1)} MiB with ${networks} networks and ${watchers?.count ?? 0} watchers`);
+  context.log(`agent VmRSS ${formatMB(memory.vmRssKiB * 1024)} with ${networks} networks and ${watchers?.count ?? 0} watchers`);
   return { ...memory, networks, watchers: watchers?.count ?? 0 };
 }
 

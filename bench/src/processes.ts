@@ -90,7 +90,7 @@ function runProgram(file: string, args: string[], options: { input?: string; tim
       }
       resolveRun({ stdout, stderr });
     });
-    // A program that exits without reading its input makes the write fail with EPIPE; its exit status tells what happened.
+    // A program that exits without reading its input makes the write fail with EPIPE. Its exit status reports what happened.
     child.stdin!.on("error", () => undefined);
     child.stdin!.end(options.input);
   });

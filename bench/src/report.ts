@@ -235,12 +235,12 @@ function memorySection(results: BenchResults): string {
   const { memory } = results;
   const row = (label: string, sample: MemorySample) => [
     label,
-    mib(sample.vmRssKiB),
-    mib(sample.vmHwmKiB),
-    mib(sample.rssAnonKiB),
-    mib(sample.anonymousMapsKiB),
-    mib(sample.mallocHeapKiB),
-    mib(sample.rssFileKiB),
+    mb(sample.vmRssKiB),
+    mb(sample.vmHwmKiB),
+    mb(sample.rssAnonKiB),
+    mb(sample.anonymousMapsKiB),
+    mb(sample.mallocHeapKiB),
+    mb(sample.rssFileKiB),
   ];
   const rows = [
     row("agent, idle after start-up", memory.idle),
@@ -250,7 +250,7 @@ function memorySection(results: BenchResults): string {
   return [
     "## 5. Agent memory",
     "",
-    `From /proc/PID/status of the node process; the target is VmRSS <= 120 MB (${mib(RSS_LIMIT_BYTES / 1024)}). The loaded reading is taken 2 s after the last ListNetworks at ${memory.loaded.networks} networks.`,
+    `From /proc/PID/status and /proc/PID/smaps of the node process, in decimal megabytes like the target (VmRSS <= 120 MB). The loaded reading is taken 2 s after the last ListNetworks at ${memory.loaded.networks} networks.`,
     "",
     table(["process", "VmRSS", "VmHWM (peak)", "RssAnon", "of it: anonymous maps", "of it: malloc heap", "RssFile"], rows),
     ...(memory.loaded.vmHwmKiB * 1024 > RSS_LIMIT_BYTES
@@ -308,7 +308,7 @@ function variantSection(investigation: Investigation | undefined): string[] {
   if (variants.length === 0) {
     return [];
   }
-  const rows = variants.map((variant) => [variant.nodeOptions, mib(variant.memory.vmRssKiB), mib(variant.memory.vmHwmKiB), mib(variant.memory.anonymousMapsKiB), formatMs(variant.listMs)]);
+  const rows = variants.map((variant) => [variant.nodeOptions, mb(variant.memory.vmRssKiB), mb(variant.memory.vmHwmKiB), mb(variant.memory.anonymousMapsKiB), formatMs(variant.listMs)]);
   return [
     "",
     `**Node.js options compared** (a fresh agent each, without profiler, same work: ${investigation!.workload}):`,
@@ -320,6 +320,7 @@ function variantSection(investigation: Investigation | undefined): string[] {
 function profileTables(summary: ProfileSummary): string {
   const amount = (value: number) => (summary.kind === "cpu" ? formatMs(value) : formatMB(value));
   const unit = summary.kind === "cpu" ? "self CPU time" : "sampled live bytes";
+  const functionsHeading = summary.kind === "cpu" ? "Functions with the most self time:" : "Functions that allocated the most of it:";
   const intro =
     summary.kind === "cpu"
       ? `The agent was busy ${formatMs(summary.busy)} of ${formatMs(summary.total)} profiled; shares are of the busy time.`
@@ -339,7 +340,7 @@ function profileTables(summary: ProfileSummary): string {
     table(["code", unit, "share"], summary.byPackage.map((row) => [row.name, amount(row.amount), percent(row.share)])),
     ...byCaller,
     "",
-    "Functions with the most self time:",
+    functionsHeading,
     "",
     table(["function", unit, "share"], summary.topFunctions.map((row) => [row.name, amount(row.amount), percent(row.share)])),
   ].join("\n");
@@ -359,8 +360,9 @@ function percent(share: number): string {
   return `${(share * 100).toFixed(1)}%`;
 }
 
-function mib(kib: number): string {
-  return `${(kib / 1024).toFixed(1)} MiB`;
+/** Formats KiB from /proc as decimal megabytes, the unit of the memory target. */
+function mb(kib: number): string {
+  return formatMB(kib * 1024);
 }
 
 function table(headers: string[], rows: string[][]): string {

@@ -10,8 +10,8 @@ const SETTLE_TIMEOUT_MS = 60_000;
 
 /**
  * Lists through both agents until each returns `size` networks. An agent that
- * answers from a cache fed by libvirt's events may lag behind the networks
- * just defined, and one that asks libvirtd passes on the first call.
+ * serves lists from a cache fed by libvirt's events may lag behind the
+ * networks just defined. One that asks libvirtd passes on the first call.
  */
 export async function waitUntilListed(context: BenchContext, size: number): Promise<void> {
   await waitForNetworkCount(context.agentClient, "the agent", size);

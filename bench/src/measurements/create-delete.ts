@@ -63,7 +63,7 @@ export async function measureCreateDelete(context: BenchContext): Promise<Create
     return { createMs: created - started, deleteMs: performance.now() - created };
   };
 
-  // One unmeasured cycle each: the first network start loads libvirt's firewall code and dnsmasq's files.
+  // One unmeasured cycle each warms up both clients and libvirtd.
   await agentCycle();
   await runPython("create_delete.py", [context.libvirtUri, "1"], { input: xml, timeoutMs: 60_000 });
 
