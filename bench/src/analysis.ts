@@ -1,6 +1,7 @@
 // Explanations of missed targets (cause and remedy), written from the run's own measurements.
 
 import { AGENT, ECHO_GRPC_JS, ECHO_MIDDLEWARE, ECHO_NICE_GRPC, PYTHON } from "./measurements/get-network";
+import { PROFILED_CYCLES } from "./investigate-targets";
 import { isRuntime, ProfileSummary } from "./profile";
 import type { BenchResults, Investigation } from "./results";
 import { quantile } from "./stats";
@@ -58,9 +59,13 @@ function explainThroughput(results: BenchResults, profile: ProfileSummary | unde
   ];
   if (profile !== undefined) {
     why.push(`In the profile, ${profileLeaders(profile)}.`);
-    const writes = functionShare(profile, "writeBuffer ");
-    if (writes > 0.05) {
-      why.push(`The native socket write (writeBuffer) alone takes ${percent(writes)}, because every libvirt call and every response is its own write.`);
+    const writes = profile.topFunctions.find((row) => row.name.startsWith("writeBuffer "));
+    const writer = writes === undefined ? undefined : profile.callersOf[writes.name]?.[0];
+    if (writes !== undefined && writes.share > 0.05 && writer !== undefined) {
+      why.push(
+        `The native socket write (writeBuffer) alone takes ${percent(writes.share)}, ${percent(writer.share)} of it called from ${writer.name}` +
+          (writer.name === "netagent server/libvirt" ? ", which writes each libvirt call's packet with its own socket write." : "."),
+      );
     }
   }
 
@@ -164,7 +169,7 @@ function explainCreateDelete(results: BenchResults, profile: ProfileSummary | un
     `at python3-libvirt's ${formatUs(perCallUs)} per call (its sequential GetNetwork divided by five calls) the extra calls cost an estimated ${formatMs(extraMs)}.`,
   ];
   if (profile !== undefined) {
-    why.push(`The profiled agent was busy ${formatMs(profile.busy)} during its cycles (${profileLeaders(profile)}).`);
+    why.push(`The profiled agent was busy ${formatMs(profile.busy / PROFILED_CYCLES)} per cycle (${profileLeaders(profile)}).`);
   }
   const fix = [
     `Take the agent's extra steps off the cycle: the lookup before define, the four calls and XML parse that describe the network after it starts (the agent can answer from the spec it just defined), and the state checks before delete.`,
@@ -228,10 +233,6 @@ function profileLeaders(profile: ProfileSummary): string {
 
 function callerShare(profile: ProfileSummary, name: string): number {
   return (profile.byCaller.length > 0 ? profile.byCaller : profile.byPackage).find((row) => row.name === name)?.share ?? 0;
-}
-
-function functionShare(profile: ProfileSummary, prefix: string): number {
-  return profile.topFunctions.filter((row) => row.name.startsWith(prefix)).reduce((total, row) => total + row.share, 0);
 }
 
 /** Returns the 25th and 75th percentile of cycle times in milliseconds. */

@@ -20,6 +20,9 @@ import { listTargetSize, TargetResult } from "./targets";
  */
 const MEMORY_VARIANTS: string[][] = [[], ["--max-semi-space-size=1"]];
 
+/** CreateNetwork + DeleteNetwork cycles that the profiled agent runs. */
+export const PROFILED_CYCLES = 5;
+
 /**
  * Reruns the agent's part of each missed target under a profiler: a heap
  * profile for memory, a CPU profile for the others. `defined` is the number
@@ -113,7 +116,7 @@ export async function investigateMissedTargets(
   }
 
   if (missed.has("3")) {
-    const cycles = 5;
+    const cycles = PROFILED_CYCLES;
     const network = results.createDelete.network;
     investigations.push(
       await profileAgent(context, { name: "agent-create", kind: "cpu", targets: ["3"], networks, workload: `${cycles} CreateNetwork + DeleteNetwork cycles` }, async (client) => {

@@ -61,6 +61,10 @@ describe("profile summary", () => {
         ["node: (Node.js core)", 1],
       ],
     );
+    assert.deepEqual(
+      summary.callersOf["writeBuffer [(native)]"].map((row) => [row.name, row.share]),
+      [["netagent server/libvirt", 1]],
+    );
   });
 
   it("cpu summary keeps samples in the window", () => {

@@ -58,6 +58,12 @@ export interface ProfileSummary {
    */
   byCaller: ProfileRow[];
   topFunctions: ProfileRow[];
+  /**
+   * For the top functions of Node.js core and native code, the packages that
+   * called them (the nearest application code on the stack), with shares of
+   * each function's time. Empty for a heap profile.
+   */
+  callersOf: Record<string, ProfileRow[]>;
 }
 
 /** Tells whether a name from packageOf() is the runtime (Node.js core, V8) rather than application code. */
@@ -146,6 +152,7 @@ export function summarizeCpuProfile(profile: CpuProfile, window?: TimeWindow): P
   const byPackage = new Map<string, number>();
   const byCaller = new Map<string, number>();
   const byFunction = new Map<string, number>();
+  const functionCallers = new Map<string, Map<string, number>>();
   let idleMs = 0;
   for (const node of profile.nodes) {
     const ms = (hits.get(node.id) ?? 0) * msPerSample;
@@ -157,11 +164,19 @@ export function summarizeCpuProfile(profile: CpuProfile, window?: TimeWindow): P
       continue;
     }
     add(byPackage, packageOf(node.callFrame), ms);
-    add(byCaller, callerOf(node.id), ms);
-    add(byFunction, functionLabel(node.callFrame), ms);
+    const caller = callerOf(node.id);
+    const label = functionLabel(node.callFrame);
+    add(byCaller, caller, ms);
+    add(byFunction, label, ms);
+    const callers = functionCallers.get(label) ?? new Map<string, number>();
+    add(callers, caller, ms);
+    functionCallers.set(label, callers);
   }
   const busy = totalMs - idleMs;
-  return { kind: "cpu", total: totalMs, busy, byPackage: rows(byPackage, busy), byCaller: rows(byCaller, busy), topFunctions: rows(byFunction, busy) };
+  const topFunctions = rows(byFunction, busy);
+  const runtimeFunctions = topFunctions.filter((row) => row.name.endsWith(" [(native)]") || row.name.endsWith(" [node: (Node.js core)]"));
+  const callersOf = Object.fromEntries(runtimeFunctions.slice(0, 3).map((row) => [row.name, rows(functionCallers.get(row.name)!, row.amount)]));
+  return { kind: "cpu", total: totalMs, busy, byPackage: rows(byPackage, busy), byCaller: rows(byCaller, busy), topFunctions, callersOf };
 }
 
 /** Summarises a sampling heap profile by the allocation sites of the sampled bytes still alive when it was written. */
@@ -179,7 +194,7 @@ export function summarizeHeapProfile(profile: HeapProfile): ProfileSummary {
     }
     pending.push(...node.children);
   }
-  return { kind: "heap", total, busy: total, byPackage: rows(byPackage, total), byCaller: [], topFunctions: rows(byFunction, total) };
+  return { kind: "heap", total, busy: total, byPackage: rows(byPackage, total), byCaller: [], topFunctions: rows(byFunction, total), callersOf: {} };
 }
 
 function add(map: Map<string, number>, key: string, amount: number): void {

@@ -79,24 +79,24 @@ function methodSection(results: BenchResults, options: BenchOptions): string {
   return [
     "## How it measures",
     "",
-    "- One libvirtd runs in a throwaway network namespace (scripts/sandbox.sh). The agent and both echo",
-    "  servers run inside that namespace with the same `node` binary, each serving gRPC on a UNIX socket",
-    "  in the sandbox folder; the agent logs at `info` (one JSON line per call) to a file. The benchmark",
-    "  process, python3-libvirt and virsh run outside and reach libvirtd through its socket",
+    "- One libvirtd runs in a throwaway network namespace (scripts/sandbox.sh). The agent and the three",
+    "  echo servers run inside that namespace with the same `node` binary, each serving gRPC on a UNIX",
+    "  socket in the sandbox folder. The agent logs at `info` (one JSON line per call) to a file. The",
+    "  benchmark process, python3-libvirt and virsh run outside and reach libvirtd through its socket",
     "  (`qemu:///system?socket=...`). All of them share the machine's cores.",
     "- gRPC clients: the SDK (`@netagent/client`, nice-grpc over grpc-js) on one channel per server.",
     `- **${ECHO_GRPC_JS}**: a plain \`@grpc/grpc-js\` Server that returns the agent's own GetNetworkResponse`,
     `  (${getNetwork.responseBytes} bytes), encoded once: the floor for any gRPC server in Node.js. The targets compare`,
-    `  against it. **${ECHO_NICE_GRPC}**: nice-grpc's server without middleware, encoding the same response`,
-    `  per call with ts-proto: the floor of the agent's own stack. **${ECHO_MIDDLEWARE}**: the same with the agent's`,
-    "  middleware (call log, error details, status mapping), logging one line per call to a file as the agent",
-    "  does: the agent without its handler's work.",
+    `  against it. **${ECHO_NICE_GRPC}**: nice-grpc's server without middleware, encoding the same`,
+    "  response per call with ts-proto: the floor of the agent's own stack.",
+    `  **${ECHO_MIDDLEWARE}**: the same with the agent's middleware (call log, error details, status`,
+    "  mapping), logging one line per call to a file as the agent does: the agent without its handler's work.",
     `- **${PYTHON}**: bench/python/*.py run as child processes; each reports its own timings as JSON.`,
     `- GetNetwork: ${getNetwork.rounds} rounds; each round runs every client in rotated order, first one call at a`,
     `  time (at most ${options.sequential.calls} calls or ${options.sequential.seconds} s), then ${getNetwork.inFlight} calls in flight (at most ${options.concurrent.calls} calls or ${options.concurrent.seconds} s),`,
-    `  each after unmeasured warm-up calls. python3-libvirt runs ${options.pythonThreads} threads on ${options.pythonConnections} connections, each call doing`,
-    "  lookup, XML, autostart, active and persistent. libvirtd holds",
-    `  ${getNetwork.networksDefined} networks meanwhile. Throughput is the median of the rounds; latencies pool every call.`,
+    `  each after unmeasured warm-up calls. python3-libvirt runs ${options.pythonThreads} threads on ${options.pythonConnections} connections, each`,
+    `  call doing lookup, XML, autostart, active and persistent. libvirtd holds ${getNetwork.networksDefined} networks meanwhile.`,
+    "  Throughput is the median of the rounds; latencies pool every call.",
     "- ListNetworks: `page_size` 1000, one call for all networks. The networks are isolated, with a host",
     "  address, no DHCP and `<dns enable='no'/>` (libvirt 9.0 starts dnsmasq for DNS otherwise), defined",
     "  with autostart and not started: starting 1,000 takes minutes here because each start costs more as",
@@ -110,8 +110,8 @@ function methodSection(results: BenchResults, options: BenchOptions): string {
     "  then starts it and sets autostart, then destroys and undefines it.",
     "- libvirt calls per request are counted by a second agent that reaches libvirtd through a counting",
     "  proxy (bench/src/libvirt-call-counter.ts), outside the timed runs.",
-    "- CPU time per call comes from /proc/PID/stat (10 ms ticks) over the measured blocks; memory from",
-    "  /proc/PID/status of the agent's node process.",
+    "- CPU time per call comes from /proc/PID/stat (10 ms ticks) over the measured blocks, memory from",
+    "  /proc/PID/status and /proc/PID/smaps of the agent's node process.",
     "- For each missed target the agent's part is rerun under `node --cpu-prof` (or `--heap-prof`",
     "  for memory) in a fresh agent, after the measured runs; the profiles are in docs/benchmarks-raw/.",
   ].join("\n");
@@ -343,7 +343,22 @@ function profileTables(summary: ProfileSummary): string {
     functionsHeading,
     "",
     table(["function", unit, "share"], summary.topFunctions.map((row) => [row.name, amount(row.amount), percent(row.share)])),
+    ...callerLines(summary),
   ].join("\n");
+}
+
+/** Lists the callers of the top runtime functions, "- writeBuffer [(native)]: netagent server/libvirt 99.0%, ...". */
+function callerLines(summary: ProfileSummary): string[] {
+  const entries = Object.entries(summary.callersOf);
+  if (entries.length === 0) {
+    return [];
+  }
+  return [
+    "",
+    "Callers of the top Node.js core and native functions (the nearest application code on the stack, as shares of each function's time):",
+    "",
+    ...entries.map(([name, callers]) => `- ${name}: ${callers.slice(0, 3).map((row) => `${row.name} ${percent(row.share)}`).join(", ")}`),
+  ];
 }
 
 /** Formats a table of libvirt calls by procedure, for example "5 libvirt calls (NETWORK_LOOKUP_BY_NAME 1, ...)". */

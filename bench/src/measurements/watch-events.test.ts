@@ -63,7 +63,9 @@ async function startFakeAgent(socketPath: string, deliverTo = Infinity): Promise
   return { server, libvirt };
 }
 
-describe("watch events", () => {
+describe("watch events", function () {
+  // Each test opens gRPC streams over a UNIX socket, and the probe test waits out its 3 s timeout.
+  this.timeout(15_000);
   let dir: string;
   let server: Server | undefined;
 
@@ -100,8 +102,8 @@ describe("watch events", () => {
     server = fake.server;
 
     await assert.rejects(
-      openWatchers(`unix://${socketPath}`, fake.libvirt, 2, { definition: FakeEventServiceDefinition, probeTimeoutMs: 500 }),
-      /only 1 of 2 watchers received an event of a probe network within 0.5 s/,
+      openWatchers(`unix://${socketPath}`, fake.libvirt, 2, { definition: FakeEventServiceDefinition, probeTimeoutMs: 3_000 }),
+      /only 1 of 2 watchers received an event of a probe network within 3 s/,
     );
   });
 });
