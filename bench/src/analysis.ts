@@ -7,9 +7,10 @@ import type { BenchResults, Investigation } from "./results";
 import { quantile } from "./stats";
 import { formatMB, formatMs, formatRatio, formatUs, listTargetSize, RSS_LIMIT_BYTES, TargetResult } from "./targets";
 
+/** Sentences for the page: the measured cause of a miss and what would remove it. */
 export interface Explanation {
-  why: string[];
-  fix: string[];
+  cause: string[];
+  remedy: string[];
 }
 
 /** libvirt calls that python3-libvirt makes per create (define, start, autostart) plus per delete (destroy, undefine). */
@@ -31,7 +32,7 @@ export function explainMissedTarget(target: TargetResult, results: BenchResults,
     case "5":
       return explainMemory(results, investigation);
     default:
-      return { why: [], fix: [] };
+      return { cause: [], remedy: [] };
   }
 }
 
@@ -48,7 +49,7 @@ function explainThroughput(results: BenchResults, profile: ProfileSummary | unde
   // Within 25% of each other, the CPU costs explain the throughput ratio on a saturated machine.
   const costTracksThroughput = Math.abs(Math.log((echoTotal / agentTotal) / (rate(AGENT) / rate(ECHO_GRPC_JS)))) < Math.log(1.25);
 
-  const why = [
+  const cause = [
     `With ${getNetwork.inFlight} calls in flight, one agent GetNetwork cost ${ms3(agentTotal)} of CPU over all processes`,
     `(agent ${ms3(agentCpu[AGENT])}, libvirtd ${ms3(agentCpu.libvirtd)}, bench client ${ms3(agentCpu["bench client"])});`,
     `one call to the plain grpc-js echo cost ${ms3(echoTotal)} (server ${ms3(echoCpu[ECHO_GRPC_JS])}, bench client ${ms3(echoCpu["bench client"])}).`,
@@ -62,37 +63,37 @@ function explainThroughput(results: BenchResults, profile: ProfileSummary | unde
       : `and the agent, whose handler makes no libvirt call, ${versusEcho(AGENT)}.`,
   ];
   if (profile !== undefined) {
-    why.push(`In the profile, ${profileLeaders(profile)}.`);
+    cause.push(`In the profile, ${profileLeaders(profile)}.`);
     const writes = profile.topFunctions.find((row) => row.name.startsWith("writeBuffer "));
     const writer = writes === undefined ? undefined : profile.callersOf[writes.name]?.[0];
     if (writes !== undefined && writes.share > 0.05 && writer !== undefined) {
-      why.push(
+      cause.push(
         `The native socket write (writeBuffer) alone takes ${percent(writes.share)}, ${percent(writer.share)} of it called from ${writer.name}` +
           (writer.name === "netagent server/libvirt" ? ", which writes each libvirt call's packet with its own socket write." : "."),
       );
     }
   }
 
-  const fix: string[] = [];
+  const remedy: string[] = [];
   if (libvirtCalls > 0) {
     const libvirtShare = profile === undefined ? undefined : callerShare(profile, "netagent server/libvirt") + callerShare(profile, "fast-xml-parser");
-    fix.push(
+    remedy.push(
       `Serve GetNetwork from the event-driven network cache: a cache hit makes no libvirt call, which takes libvirtd's ${ms3(agentCpu.libvirtd)} per call off the machine`,
       libvirtShare === undefined ? "and the libvirt client and XML parsing off the agent." : `and the libvirt client and XML parsing (${percent(libvirtShare)} of the agent's busy time) off the agent.`,
     );
   }
   const middlewareRatio = rate(ECHO_MIDDLEWARE) / rate(ECHO_GRPC_JS);
   if (middlewareRatio < 0.9) {
-    fix.push(
+    remedy.push(
       `That alone is not enough: with a handler that does no work, the agent's stack (nice-grpc, its middleware and call log) reached ${formatRatio(middlewareRatio)} here,`,
       `so the target against plain grpc-js also needs a cheaper per-call path, or the target judged against that stack.`,
     );
   }
   const logging = profile === undefined ? 0 : callerShare(profile, "pino") + callerShare(profile, "sonic-boom");
   if (logging >= 0.03) {
-    fix.push(`Writing each call's log line (pino and sonic-boom) takes ${percent(logging)} of the agent's busy time.`);
+    remedy.push(`Writing each call's log line (pino and sonic-boom) takes ${percent(logging)} of the agent's busy time.`);
   }
-  return { why, fix };
+  return { cause, remedy };
 }
 
 function explainLatency(results: BenchResults): Explanation {
@@ -101,7 +102,7 @@ function explainLatency(results: BenchResults): Explanation {
   const handler = getNetwork.agentHandlerUs.sequential.p50;
   const libvirtCalls = sum(getNetwork.libvirtCallsPerRequest);
 
-  const why = [
+  const cause = [
     `One call at a time (p50): plain grpc-js echo ${formatUs(p50(ECHO_GRPC_JS))}, nice-grpc echo ${formatUs(p50(ECHO_NICE_GRPC))},`,
     `nice-grpc echo with the agent's middleware and call log ${formatUs(p50(ECHO_MIDDLEWARE))}, agent ${formatUs(p50(AGENT))}.`,
     `The agent's call log puts ${formatUs(handler)} of its time inside the middleware chain, where the handler runs`,
@@ -112,7 +113,7 @@ function explainLatency(results: BenchResults): Explanation {
     `this run does not break that difference down further.`,
   ];
   const middlewareRatio = p50(ECHO_MIDDLEWARE) / p50(ECHO_GRPC_JS);
-  const fix = [
+  const remedy = [
     libvirtCalls > 0
       ? `Serve GetNetwork from the event-driven network cache, which removes the libvirt round trips and the XML parsing from the handler.`
       : "Trim the handler and the middleware.",
@@ -120,7 +121,7 @@ function explainLatency(results: BenchResults): Explanation {
       ? `Even a handler that takes no time stays at ${formatRatio(middlewareRatio)} the plain grpc-js echo with the agent's stack (nice-grpc, middleware, call log) in this run, so the target against plain grpc-js also needs a cheaper per-call path, or the target judged against that stack.`
       : `With the agent's stack alone at ${formatRatio(middlewareRatio)} the plain grpc-js echo, a cached handler has ${formatUs(1.2 * p50(ECHO_GRPC_JS) - p50(ECHO_MIDDLEWARE))} left within the target.`,
   ];
-  return { why, fix };
+  return { cause, remedy };
 }
 
 function explainList(results: BenchResults, profile: ProfileSummary | undefined): Explanation {
@@ -129,7 +130,7 @@ function explainList(results: BenchResults, profile: ProfileSummary | undefined)
   const calls = sum(entry.libvirtCalls);
   const goal = entry.python.medianMs / 10;
 
-  const why = [
+  const cause = [
     `At ${size} networks the agent made ${calls} libvirt calls per listing (flag-filtered lists for state, then one XML read per network, pipelined on one connection),`,
     `python3-libvirt ${1 + 2 * size} one after the other. libvirtd spent ${formatMs(entry.agent.libvirtdCpuMs)} of CPU per agent listing and ${formatMs(entry.python.libvirtdCpuMs)} per python3-libvirt listing;`,
     `the agent process ${formatMs(entry.agent.clientCpuMs ?? 0)}.`,
@@ -139,17 +140,17 @@ function explainList(results: BenchResults, profile: ProfileSummary | undefined)
       : `which the agent misses by ${formatMs(entry.agent.medianMs - goal)}.`,
   ];
   if (profile !== undefined) {
-    why.push(`In the profile, ${profileLeaders(profile)}.`);
+    cause.push(`In the profile, ${profileLeaders(profile)}.`);
   }
 
   const libvirtShare = profile === undefined ? undefined : callerShare(profile, "netagent server/libvirt") + callerShare(profile, "fast-xml-parser");
-  const fix = [
+  const remedy = [
     `Answer ListNetworks from the event-driven cache of parsed networks, kept current by libvirt's network events and the agent's own writes.`,
     libvirtShare === undefined
       ? "A listing then makes no libvirt call and parses no XML; what remains is converting and encoding the networks."
       : `A listing then makes no libvirt call and parses no XML, which together took ${percent(libvirtShare)} of the agent's busy time here; what remains is converting and encoding ${size} networks.`,
   ];
-  return { why, fix };
+  return { cause, remedy };
 }
 
 function explainCreateDelete(results: BenchResults, profile: ProfileSummary | undefined): Explanation {
@@ -162,7 +163,7 @@ function explainCreateDelete(results: BenchResults, profile: ProfileSummary | un
   const extraMs = ((agentCalls - PYTHON_CYCLE_CALLS) * perCallUs) / 1000;
   const noisy = Math.max(spreadWidth(agentCycles), spreadWidth(pythonCycles)) >= Math.abs(difference);
 
-  const why = [
+  const cause = [
     `Median cycle: agent ${formatMs(createDelete.agent.medianCycleMs)} (create ${formatMs(createDelete.agent.medianCreateMs)}, delete ${formatMs(createDelete.agent.medianDeleteMs)}),`,
     `python3-libvirt ${formatMs(createDelete.python.medianCycleMs)} (create ${formatMs(createDelete.python.medianCreateMs)}, delete ${formatMs(createDelete.python.medianDeleteMs)}), a difference of ${formatMs(difference)}.`,
     `The middle half of the cycles spans ${formatSpread(agentCycles)} for the agent and ${formatSpread(pythonCycles)} for python3-libvirt.`,
@@ -173,31 +174,31 @@ function explainCreateDelete(results: BenchResults, profile: ProfileSummary | un
     `at python3-libvirt's ${formatUs(perCallUs)} per call (its sequential GetNetwork divided by five calls) the extra calls cost an estimated ${formatMs(extraMs)}.`,
   ];
   if (profile !== undefined) {
-    why.push(`The profiled agent was busy ${formatMs(profile.busy / PROFILED_CYCLES)} per cycle (${profileLeaders(profile)}).`);
+    cause.push(`The profiled agent was busy ${formatMs(profile.busy / PROFILED_CYCLES)} per cycle (${profileLeaders(profile)}).`);
   }
-  const fix = [
+  const remedy = [
     `Take the agent's extra steps off the cycle: the lookup before define, the four calls and XML parse that describe the network after it starts (the agent can answer from the spec it just defined), and the state checks before delete.`,
   ];
   if (noisy) {
-    fix.push(`Because the cycles spread this much, a difference of a few percent needs more cycles on a quieter machine to be told from noise.`);
+    remedy.push(`Because the cycles spread this much, a difference of a few percent needs more cycles on a quieter machine to be told from noise.`);
   }
-  return { why, fix };
+  return { cause, remedy };
 }
 
 function explainEvents(profile: ProfileSummary | undefined): Explanation {
   if (profile === undefined) {
-    return { why: ["No profile was taken."], fix: ["Rerun without --no-profile to see where the agent spends its time while it delivers events."] };
+    return { cause: ["No profile was taken."], remedy: ["Rerun without --no-profile to see where the agent spends its time while it delivers events."] };
   }
   return {
-    why: [`While delivering events to the watchers the agent was busy ${formatMs(profile.busy)} of ${formatMs(profile.total)}; ${profileLeaders(profile)}.`],
-    fix: [`Start with the largest share in the profile below; the delivery path runs once per watcher for every event.`],
+    cause: [`While delivering events to the watchers the agent was busy ${formatMs(profile.busy)} of ${formatMs(profile.total)}; ${profileLeaders(profile)}.`],
+    remedy: [`Start with the largest share in the profile below; the delivery path runs once per watcher for every event.`],
   };
 }
 
 function explainMemory(results: BenchResults, investigation: Investigation | undefined): Explanation {
   const { idle, loaded, echoIdle } = results.memory;
   const echo = Object.values(echoIdle)[0];
-  const why = [
+  const cause = [
     `Idle, the agent's VmRSS was ${kibMB(idle.vmRssKiB)}, of which ${kibMB(idle.rssFileKiB)} are file mappings (the node binary and libraries);`,
     echo === undefined ? "" : `a bare echo server idles at ${kibMB(echo.vmRssKiB)}, so Node.js and grpc-js make up most of the idle figure.`,
     `After the listings at ${loaded.networks} networks it was ${kibMB(loaded.vmRssKiB)} (peak ${kibMB(loaded.vmHwmKiB)}), and the growth is anonymous memory:`,
@@ -205,18 +206,18 @@ function explainMemory(results: BenchResults, investigation: Investigation | und
   ];
   const heap = investigation?.summary;
   if (heap !== undefined) {
-    why.push(
+    cause.push(
       `The heap profile found ${formatMB(heap.total)} of sampled objects still alive when the agent stopped after the same work, so the growth is not data the agent keeps but heap space V8 grew to while it listed and did not return.`,
     );
   }
 
-  const fix: string[] = [];
+  const remedy: string[] = [];
   const variants = investigation?.variants ?? [];
   const defaults = variants.find((variant) => variant.nodeOptions === "(defaults)");
   const capped = variants.find((variant) => variant.nodeOptions !== "(defaults)");
   if (defaults !== undefined && capped !== undefined) {
     const cappedBytes = capped.memory.vmRssKiB * 1024;
-    fix.push(
+    remedy.push(
       `Rerun with the same work and no profiler, a fresh agent reached ${kibMB(defaults.memory.vmRssKiB)} with Node.js's default options and ${kibMB(capped.memory.vmRssKiB)} with ${capped.nodeOptions}`,
       `(ListNetworks median ${formatMs(defaults.listMs)} against ${formatMs(capped.listMs)}).`,
       cappedBytes <= RSS_LIMIT_BYTES
@@ -224,9 +225,9 @@ function explainMemory(results: BenchResults, investigation: Investigation | und
         : `Capping the young generation is not enough on its own here: ${kibMB(capped.memory.anonymousMapsKiB)} of anonymous maps remained, and that part needs a heap snapshot of the listing to explain.`,
     );
   } else {
-    fix.push("Rerun without --no-profile to compare the agent's memory under other Node.js options.");
+    remedy.push("Rerun without --no-profile to compare the agent's memory under other Node.js options.");
   }
-  return { why: why.filter(Boolean), fix };
+  return { cause: cause.filter(Boolean), remedy };
 }
 
 /** Formats the three largest shares of application code, "X takes 37% of the agent's busy time, Y 11%, Z 8%". */

@@ -282,12 +282,12 @@ function missedSection(results: BenchResults, targets: TargetResult[]): string {
       "",
       `Measured ${target.measured}; the target is ${target.requirement}.`,
       "",
-      "**Why.** " + explanation.why.join(" "),
+      "**Why.** " + explanation.cause.join(" "),
       "",
       firstTarget === undefined ? profileSection(investigation) : `**Profile.** The one under target ${firstTarget} above.`,
       ...(firstTarget === undefined ? variantSection(investigation) : []),
       "",
-      "**What would close it.** " + explanation.fix.join(" "),
+      "**What would close it.** " + explanation.remedy.join(" "),
     );
   }
   return parts.join("\n");
