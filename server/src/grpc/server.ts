@@ -49,8 +49,15 @@ export interface AgentServerOptions {
   session?: LibvirtSession;
 }
 
-/** Builds the agent's gRPC server with its services and middleware; it does not listen yet. */
-export function createAgentServer(options: AgentServerOptions): Server {
+/** Settings of the middleware that every call passes through; a subset of AgentServerOptions. */
+export type AgentMiddlewareOptions = Pick<AgentServerOptions, "logger" | "identities" | "protectedNetworks" | "auditLogger">;
+
+/**
+ * Creates a server with the agent's interceptor and middleware and no
+ * services, so that benchmarks can measure the same stack around a bare
+ * handler.
+ */
+export function createAgentServerBase(options: AgentMiddlewareOptions) {
   // The interceptor must be the first, so that it gets grpc-js's own call
   // object (peer-identity.ts). The middleware added first runs first. The
   // caller's identity comes before everything that logs or checks it.
@@ -58,7 +65,7 @@ export function createAgentServer(options: AgentServerOptions): Server {
   // mapping sits inside errorDetailsServerMiddleware, which puts the
   // BadRequest in the trailers. Authorization and the decode guard are
   // innermost, so that their errors go through the status mapping too.
-  const server = createServer({ interceptors: [peerIdentityInterceptor()] })
+  return createServer({ interceptors: [peerIdentityInterceptor()] })
     .use(callerMiddleware(options.identities ?? DEFAULT_IDENTITY_RULES))
     .use(prometheusServerMiddleware())
     .use(callLogMiddleware(options.logger))
@@ -67,6 +74,11 @@ export function createAgentServer(options: AgentServerOptions): Server {
     .use(statusMiddleware)
     .use(authorizationMiddleware(options.protectedNetworks ?? new ProtectedNetworks([])))
     .use(decodeGuardMiddleware);
+}
+
+/** Builds the agent's gRPC server with its services and middleware; it does not listen yet. */
+export function createAgentServer(options: AgentServerOptions): Server {
+  const server = createAgentServerBase(options);
 
   server.add(withDecodeGuard(NetworkServiceDefinition), networkService(options.manager));
   server.add(withDecodeGuard(InterfaceServiceDefinition), interfaceService(options.interfaces));
