@@ -17,13 +17,16 @@ export {
 export { LibvirtLogger } from "./logger";
 export * from "./protocol";
 export {
+  DhcpLease,
   DomainRef,
   formatUuid,
   NetworkRef,
   parseUuid,
+  readDhcpLease,
   readDomainRef,
   readNetworkRef,
   readRemoteError,
+  writeDhcpLease,
   writeDomainRef,
   writeNetworkRef,
 } from "./structs";
