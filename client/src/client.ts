@@ -1,4 +1,4 @@
-import { NetworkServiceClient, NetworkServiceDefinition } from "@netagent/proto";
+import { HostServiceClient, HostServiceDefinition, NetworkServiceClient, NetworkServiceDefinition } from "@netagent/proto";
 import {
   CallOptions,
   Channel,
@@ -35,8 +35,10 @@ export type NetAgentCallOptions = CallOptions & DeadlineOptions;
 
 /** A connection to one agent. */
 export interface NetAgentClient {
-  /** netagent.v1.NetworkService: create, read, start, stop and delete networks. */
+  /** netagent.v1.NetworkService: create, read, update, start, stop and delete networks, and list their DHCP leases. */
   readonly networks: NetworkServiceClient<DeadlineOptions>;
+  /** netagent.v1.HostService: the host's interfaces, bridges, subnets in use and which network types it supports. */
+  readonly host: HostServiceClient<DeadlineOptions>;
   /** Closes the underlying channel; calls after this fail. */
   close(): void;
 }
@@ -66,8 +68,13 @@ export function createNetAgentClient(options: NetAgentClientOptions = {}): NetAg
     "*": { deadline: defaultDeadlineMs },
   });
 
+  const host = factory.create(HostServiceDefinition, channel, {
+    "*": { deadline: defaultDeadlineMs },
+  });
+
   return {
     networks,
+    host,
     close: () => channel.close(),
   };
 }

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 
 import { ListenAddress, parseListenAddress } from "./grpc/listen-address";
+import { DEFAULT_SUBNET_POOL, SubnetPool } from "./networks/subnet-pool";
 
 /** The agent's settings, from command-line flags with environment fallbacks. */
 export interface AgentConfig {
@@ -8,6 +9,8 @@ export interface AgentConfig {
   libvirtSocket: string;
   libvirtUri: string;
   logLevel: string;
+  /** Where NAT and ISOLATED networks without a subnet get their /24 from. */
+  subnetPool: SubnetPool;
 }
 
 export const USAGE = `Usage: netagent [options]
@@ -22,6 +25,8 @@ Options:
   --libvirt-uri URI       libvirt connection URI opened on that socket
                           (env NETAGENT_LIBVIRT_URI; default qemu:///system)
   --log-level LEVEL       trace, debug, info, warn or error (env NETAGENT_LOG_LEVEL; default info)
+  --subnet-pool CIDR      IPv4 range that NAT and ISOLATED networks created without a subnet
+                          get a free /24 from (env NETAGENT_SUBNET_POOL; default ${DEFAULT_SUBNET_POOL})
   -h, --help              print this help and exit
 `;
 
@@ -40,6 +45,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig 
       "libvirt-socket": { type: "string" },
       "libvirt-uri": { type: "string" },
       "log-level": { type: "string" },
+      "subnet-pool": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -58,5 +64,6 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig 
     libvirtSocket: values["libvirt-socket"] ?? env.NETAGENT_LIBVIRT_SOCKET ?? "/run/libvirt/libvirt-sock",
     libvirtUri: values["libvirt-uri"] ?? env.NETAGENT_LIBVIRT_URI ?? "qemu:///system",
     logLevel,
+    subnetPool: new SubnetPool(values["subnet-pool"] ?? env.NETAGENT_SUBNET_POOL ?? DEFAULT_SUBNET_POOL),
   };
 }

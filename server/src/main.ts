@@ -3,6 +3,7 @@ import pino from "pino";
 
 import { AgentConfig, loadConfig, USAGE } from "./config";
 import { createAgentServer, listen } from "./grpc/server";
+import { KernelHostProbe } from "./host/facts";
 import { LibvirtSession } from "./libvirt/session";
 import { NetworkManager } from "./networks/manager";
 
@@ -25,7 +26,9 @@ async function main(): Promise<void> {
     uri: config.libvirtUri,
     logger: logger.child({ component: "libvirt" }),
   });
-  const server = createAgentServer({ manager: new NetworkManager(session), logger });
+  const hostProbe = new KernelHostProbe();
+  const manager = new NetworkManager(session, { hostProbe, subnetPool: config.subnetPool });
+  const server = createAgentServer({ manager, logger, host: { session, hostProbe, subnetPool: config.subnetPool } });
 
   // Connecting early reports a wrong socket or URI at start-up; the agent
   // still serves, and calls fail with UNAVAILABLE until libvirtd answers.

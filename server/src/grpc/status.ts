@@ -6,6 +6,7 @@ import {
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
+  ResourceExhaustedError,
   UnavailableError,
 } from "../errors";
 import { LibvirtConnectionError } from "../libvirt";
@@ -34,6 +35,9 @@ export function toServerError(error: unknown): ServerError {
   }
   if (error instanceof FailedPreconditionError) {
     return new ServerError(Status.FAILED_PRECONDITION, error.message);
+  }
+  if (error instanceof ResourceExhaustedError) {
+    return new ServerError(Status.RESOURCE_EXHAUSTED, error.message);
   }
   if (error instanceof UnavailableError || error instanceof LibvirtConnectionError) {
     return withCause(new ServerError(Status.UNAVAILABLE, `libvirtd is unavailable: ${(error as Error).message}`), error);
