@@ -27,11 +27,11 @@ const MAIN = resolve(__dirname, "../../server/dist/main.js");
  * deployment runs it next to its libvirtd, serving on a UNIX socket in the
  * sandbox folder. Resolves once the socket accepts calls.
  */
-export async function startAgent(sandbox: Sandbox, options: { libvirtSocket?: string; name?: string } = {}): Promise<RunningAgent> {
+export async function startAgent(sandbox: Sandbox, options: { libvirtSocket?: string; name?: string; args?: string[] } = {}): Promise<RunningAgent> {
   const socketPath = join(sandbox.dir, `${options.name ?? "agent"}.sock`);
   const child = spawn(
     "ip",
-    ["netns", "exec", sandbox.netns, process.execPath, MAIN, "--listen", `unix://${socketPath}`, "--libvirt-socket", options.libvirtSocket ?? sandbox.libvirtSocket, "--log-level", "debug"],
+    ["netns", "exec", sandbox.netns, process.execPath, MAIN, "--listen", `unix://${socketPath}`, "--libvirt-socket", options.libvirtSocket ?? sandbox.libvirtSocket, "--log-level", "debug", ...(options.args ?? [])],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   const lines: Array<Record<string, unknown>> = [];
