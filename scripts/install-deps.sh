@@ -13,7 +13,8 @@ cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 
 # qemu-system-x86 is needed even for networks only: without a QEMU binary libvirtd starts, but
 # its QEMU driver fails `virsh version` (virConnectGetVersion) with "Cannot find suitable emulator
-# for x86_64" (libvirt 9.0.0), and the sandbox waits on exactly that call.
+# for x86_64" (libvirt 9.0.0), and the sandbox waits on exactly that call. busybox-static gives
+# the integration tests udhcpc, a DHCP client that plays a guest NIC.
 readonly PACKAGES=(
   libvirt-daemon-system
   libvirt-daemon-driver-qemu
@@ -23,6 +24,7 @@ readonly PACKAGES=(
   iptables
   nftables
   iproute2
+  busybox-static
 )
 
 step() {

@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { readdir, readFile, stat } from "node:fs/promises";
 
 import { AddressInfo, LinkInfo, parseAddresses, parseLinks, parseRoutes, RouteInfo } from "./ip-json";
+import { AutoconfiguredRoute, parseAutoconfiguredRoutes } from "./ipv6-route";
 
 /** An interface of the host with what the agent's checks need to know about it. */
 export interface HostInterface extends LinkInfo {
@@ -23,7 +24,9 @@ export interface HostInterface extends LinkInfo {
 export interface HostFacts {
   interfaces: HostInterface[];
   routes: RouteInfo[];
-  /** /proc/sys/net/ipv6/conf/all/accept_ra, which libvirt also accepts as 2 for every interface. */
+  /** IPv6 routes the kernel made from router advertisements (RTF_ADDRCONF in /proc/net/ipv6_route). */
+  autoconfiguredRoutes: AutoconfiguredRoute[];
+  /** /proc/sys/net/ipv6/conf/all/accept_ra. */
   ipv6AcceptRaAll?: number;
 }
 
@@ -43,15 +46,18 @@ export class KernelHostProbe implements HostProbe {
   constructor(
     private readonly sysClassNet = "/sys/class/net",
     private readonly procIpv6Conf = "/proc/sys/net/ipv6/conf",
+    private readonly procIpv6Route = "/proc/net/ipv6_route",
   ) {}
 
   async read(): Promise<HostFacts> {
-    const [linksJson, addressesJson, routes4Json, routes6Json, acceptRaAll] = await Promise.all([
+    const [linksJson, addressesJson, routes4Json, routes6Json, acceptRaAll, ipv6Routes] = await Promise.all([
       runIp(["-j", "-d", "link", "show"]),
       runIp(["-j", "addr", "show"]),
       runIp(["-j", "-4", "route", "show", "table", "all"]),
       runIp(["-j", "-6", "route", "show", "table", "all"]),
       readNumber(`${this.procIpv6Conf}/all/accept_ra`),
+      // Without IPv6 the file does not exist, and no route can be lost.
+      readFile(this.procIpv6Route, "utf8").catch(() => ""),
     ]);
 
     const addresses = parseAddresses(addressesJson);
@@ -61,6 +67,7 @@ export class KernelHostProbe implements HostProbe {
     return {
       interfaces,
       routes: [...parseRoutes(routes4Json, 4), ...parseRoutes(routes6Json, 6)],
+      autoconfiguredRoutes: parseAutoconfiguredRoutes(ipv6Routes),
       ipv6AcceptRaAll: acceptRaAll,
     };
   }

@@ -20,6 +20,7 @@ function facts(extra: Partial<HostFacts> = {}): HostFacts {
   return {
     interfaces: [iface("lo", { linkType: "loopback" }), iface("eth0", { addresses, ipv6AcceptRa: 1 }), iface("br0", { isBridge: true }), iface("port0", { isBridgePort: true, master: "br0" })],
     routes: parseRoutes(JSON.stringify([{ dst: "default", gateway: "192.0.2.1", dev: "eth0" }, { dst: "203.0.113.0/24", gateway: "192.0.2.1", dev: "eth0", protocol: "static" }]), 4),
+    autoconfiguredRoutes: [],
     ipv6AcceptRaAll: 0,
     ...extra,
   };
@@ -75,15 +76,30 @@ describe("findConflicts", () => {
     assert.match(network, /^bridge name virbr1 is taken by network 'other'/);
   });
 
-  it("reports routes from router advertisements for IPv6 forwarding", () => {
-    const routes = parseRoutes(JSON.stringify([{ dst: "default", gateway: "fe80::1", dev: "eth0", protocol: "ra" }]), 6);
+  describe("routes from router advertisements", () => {
+    const autoconfiguredRoutes = [{ subnet: { family: 6 as const, network: 0n, prefixLength: 0 }, device: "eth0" }];
     const input: NetworkSpecInput = { name: "v6", type: "nat", ipv4: { address: "10.77.0.1/24", dhcpRanges: [] }, ipv6: { address: "2001:db8:1::1/64", dhcpRanges: [] } };
+    const withAcceptRa = (value: number, all: number) => {
+      const hostFacts = facts({ autoconfiguredRoutes, ipv6AcceptRaAll: all });
+      hostFacts.interfaces = hostFacts.interfaces.map((host) => (host.name === "eth0" ? { ...host, ipv6AcceptRa: value } : host));
+      return hostFacts;
+    };
 
-    const [conflict] = conflictsOf(input, facts({ routes }));
+    it("name the interface and the sysctl", () => {
+      const [conflict] = conflictsOf(input, withAcceptRa(1, 0));
 
-    assert.match(conflict, /interface eth0 learned from router advertisements \(accept_ra=1\); set net\.ipv6\.conf\.eth0\.accept_ra=2/);
-    assert.deepEqual(conflictsOf(input, facts({ routes, ipv6AcceptRaAll: 2 })), []);
-    assert.deepEqual(conflictsOf({ ...input, type: "isolated" }, facts({ routes })), []);
+      assert.match(conflict, /interface eth0 learned from router advertisements \(accept_ra=1\); set net\.ipv6\.conf\.eth0\.accept_ra=2/);
+    });
+
+    it("follow libvirt's accept_ra rules", () => {
+      assert.equal(conflictsOf(input, withAcceptRa(2, 1)).length, 0);
+      assert.equal(conflictsOf(input, withAcceptRa(0, 1)).length, 1);
+      assert.equal(conflictsOf(input, withAcceptRa(0, 0)).length, 0);
+    });
+
+    it("matter only for forwarding types", () => {
+      assert.deepEqual(conflictsOf({ ...input, type: "isolated" }, withAcceptRa(1, 1)), []);
+    });
   });
 });
 

@@ -180,32 +180,28 @@ function uplinkConflicts(spec: NetworkSpec, facts: HostFacts, others: ParsedNetw
 }
 
 /**
- * Repeats libvirt's own check (virNetDevIPCheckIPv6Forwarding, run when it
- * starts a NAT, ROUTED or OPEN network with IPv6): turning IPv6 forwarding
- * on makes the kernel ignore router advertisements on every interface whose
- * accept_ra is not 2, so routes learned from them expire. libvirt refuses
- * when any route of protocol "ra" leaves by such an interface, unless
- * net.ipv6.conf.all.accept_ra is 2.
+ * Repeats the check of libvirt 9.0 (virNetDevIPCheckIPv6Forwarding, run when
+ * it starts a NAT, ROUTED or OPEN network with IPv6): turning IPv6
+ * forwarding on makes the kernel flush the routes it learned from router
+ * advertisements (RTF_ADDRCONF) on every interface whose accept_ra is 1, or
+ * 0 while net.ipv6.conf.all.accept_ra is 1. accept_ra=2 keeps them.
  */
 function routerAdvertisementConflicts(spec: NetworkSpec, facts: HostFacts): string[] {
-  if (spec.ipv6 === undefined || !["nat", "routed", "open"].includes(spec.type) || facts.ipv6AcceptRaAll === 2) {
+  if (spec.ipv6 === undefined || !["nat", "routed", "open"].includes(spec.type)) {
     return [];
   }
 
   const acceptRa = new Map(facts.interfaces.map((host) => [host.name, host.ipv6AcceptRa]));
   const devices = new Set<string>();
-  for (const route of facts.routes) {
-    if (route.subnet.family === 6 && route.protocol === "ra") {
-      for (const device of route.devices) {
-        if (acceptRa.get(device) !== 2) {
-          devices.add(device);
-        }
-      }
+  for (const route of facts.autoconfiguredRoutes) {
+    const value = acceptRa.get(route.device);
+    if (value === 1 || (value === 0 && facts.ipv6AcceptRaAll === 1)) {
+      devices.add(route.device);
     }
   }
 
   return [...devices].sort().map(
     (device) =>
-      `IPv6 forwarding, which libvirt turns on for this network, would drop the routes that interface ${device} learned from router advertisements (accept_ra=${acceptRa.get(device) ?? "unknown"}); set net.ipv6.conf.${device}.accept_ra=2 (sysctl -w net.ipv6.conf.${device}.accept_ra=2) to keep them, then retry`,
+      `IPv6 forwarding, which libvirt turns on for this network, would make the kernel flush the routes that interface ${device} learned from router advertisements (accept_ra=${acceptRa.get(device)}); set net.ipv6.conf.${device}.accept_ra=2 (sysctl -w net.ipv6.conf.${device}.accept_ra=2) to keep them, then retry`,
   );
 }
