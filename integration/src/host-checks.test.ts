@@ -46,7 +46,7 @@ describe("host checks on a real host", function () {
   });
 
   // First, while no libvirt dnsmasq holds port 53 on any address of the namespace.
-  describe("C07: dnsmasq cannot start", () => {
+  describe("dnsmasq cannot start", () => {
     let squatter: ChildProcess;
 
     before(async () => {
@@ -96,7 +96,7 @@ describe("host checks on a real host", function () {
       await sandbox.exec(["ip", "addr", "del", "203.0.113.5/24", "dev", lan.uplink]);
     });
 
-    it("C01: names the conflicting bridge and subnet before defining anything", async () => {
+    it("names the conflicting bridge and subnet before defining anything", async () => {
       const error = await failure(create({ name: "lab", type: NetworkType.NETWORK_TYPE_NAT, ipv4: { address: "198.51.100.1/24", dhcpRanges: [], dhcpHosts: [] } }));
 
       assert.equal(error.code, Status.FAILED_PRECONDITION);
@@ -105,7 +105,7 @@ describe("host checks on a real host", function () {
       assert.deepEqual(await definedNetworks(), ["other"]);
     });
 
-    it("C02: leaves no network behind after the failure", async () => {
+    it("leaves no network behind after the failure", async () => {
       await failure(create({ name: "lab", type: NetworkType.NETWORK_TYPE_NAT, ipv4: { address: "198.51.100.129/25", dhcpRanges: [], dhcpHosts: [] }, autostart: true }));
 
       const { networks } = await client.networks.listNetworks({});
@@ -156,7 +156,7 @@ describe("host checks on a real host", function () {
   });
 
   describe("bridges and uplinks", () => {
-    it("C09: rejects a missing host bridge", async () => {
+    it("rejects a missing host bridge", async () => {
       const error = await failure(create({ name: "lan", type: NetworkType.NETWORK_TYPE_BRIDGE, hostBridge: "br0" }));
 
       assert.equal(error.code, Status.FAILED_PRECONDITION);
@@ -164,7 +164,7 @@ describe("host checks on a real host", function () {
       assert.doesNotMatch((await definedNetworks()).join("\n"), /^lan$/m);
     });
 
-    it("C09: rejects a host bridge that is a plain NIC", async () => {
+    it("rejects a host bridge that is a plain NIC", async () => {
       const error = await failure(create({ name: "lan", type: NetworkType.NETWORK_TYPE_BRIDGE, hostBridge: lan.uplink }));
 
       assert.equal(error.code, Status.FAILED_PRECONDITION);
@@ -186,7 +186,7 @@ describe("host checks on a real host", function () {
     });
   });
 
-  describe("C12: IPv6 forwarding and router advertisements", () => {
+  describe("IPv6 forwarding and router advertisements", () => {
     const ipv6Network = { name: "v6", type: NetworkType.NETWORK_TYPE_NAT, ipv4: { address: "10.90.0.1/24", dhcpRanges: [], dhcpHosts: [] }, ipv6: { address: "2001:db8:90::1/64", dhcpRanges: [], dhcpHosts: [] } };
 
     before(async () => {
