@@ -112,7 +112,7 @@ function isUplinkCandidate(host: HostInterface, libvirtBridges: Map<string, stri
   if (host.linkType === "loopback" || host.isBridge || GUEST_SIDE_KINDS.has(host.kind)) {
     return false;
   }
-  // Ports of libvirt's own bridges are guest taps or the agent's test plumbing, not uplinks.
+  // Ports of libvirt's own bridges are guest taps, never uplinks.
   return host.master === undefined || !libvirtBridges.has(host.master);
 }
 

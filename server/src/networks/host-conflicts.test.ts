@@ -104,6 +104,17 @@ describe("findConflicts", () => {
 });
 
 describe("subnetsInUse", () => {
+  it("reports a network once, not its bridge's address and route", () => {
+    const hostFacts = facts();
+    const addresses = parseAddresses(JSON.stringify([{ ifname: "virbr1", addr_info: [{ family: "inet", local: "198.51.100.1", prefixlen: 24, scope: "global" }] }]));
+    hostFacts.interfaces.push(iface("virbr1", { isBridge: true, addresses }));
+    hostFacts.routes.push(...parseRoutes(JSON.stringify([{ dst: "198.51.100.0/24", dev: "virbr1", protocol: "kernel" }]), 4));
+
+    const uses = subnetsInUse(hostFacts, [virbr1]).filter((use) => formatSubnet(use.subnet) === "198.51.100.0/24");
+
+    assert.deepEqual(uses.map((use) => use.usedBy), ["network 'other' on bridge virbr1"]);
+  });
+
   it("leaves out the network itself and its own bridge", () => {
     const uses = subnetsInUse(facts(), [virbr1], { name: "other", bridge: "eth0" });
 

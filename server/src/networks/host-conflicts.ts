@@ -51,11 +51,13 @@ function isLinkScope(subnet: Subnet): boolean {
  * Lists every subnet in use: those of libvirt networks (active or not, since
  * an inactive one conflicts when it starts), addresses on host interfaces
  * and routes of the host. Default routes, link-local and multicast ranges,
- * loopback and whatever belongs to `self` are left out.
+ * loopback and whatever belongs to `self` are left out, and so are the
+ * addresses and routes of libvirt's bridges, which their networks cover.
  */
 export function subnetsInUse(facts: HostFacts, networks: ParsedNetworkXml[], self?: Self): SubnetUse[] {
   const uses: SubnetUse[] = [];
   const ownDevices = new Set([self?.bridge].filter((name): name is string => Boolean(name)));
+  const networkBridges = new Set(networks.filter((network) => network.name !== self?.name && network.bridge).map((network) => network.bridge));
 
   for (const network of networks) {
     if (network.name === self?.name) {
@@ -68,7 +70,7 @@ export function subnetsInUse(facts: HostFacts, networks: ParsedNetworkXml[], sel
   }
 
   for (const host of facts.interfaces) {
-    if (host.linkType === "loopback" || ownDevices.has(host.name)) {
+    if (host.linkType === "loopback" || ownDevices.has(host.name) || networkBridges.has(host.name)) {
       continue;
     }
     for (const address of host.addresses) {
@@ -79,7 +81,8 @@ export function subnetsInUse(facts: HostFacts, networks: ParsedNetworkXml[], sel
   }
 
   for (const route of facts.routes) {
-    if (IGNORED_ROUTE_TYPES.has(route.type) || isLinkScope(route.subnet) || route.devices.some((device) => ownDevices.has(device) || device === "lo")) {
+    const skippedDevice = (device: string) => ownDevices.has(device) || networkBridges.has(device) || device === "lo";
+    if (IGNORED_ROUTE_TYPES.has(route.type) || isLinkScope(route.subnet) || route.devices.some(skippedDevice)) {
       continue;
     }
     const via = route.devices.length > 0 ? ` via ${route.devices.join(", ")}` : "";

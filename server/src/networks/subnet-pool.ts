@@ -1,6 +1,6 @@
 import { addressBits, formatSubnet, parseSubnet, Subnet, subnetsOverlap } from "./ip";
 
-/** The agent's default pool for NAT and ISOLATED subnets: a private range that home and office LANs rarely use. */
+/** The agent's default pool for NAT and ISOLATED subnets, a private range apart from libvirt's own default 192.168.122.0/24. */
 export const DEFAULT_SUBNET_POOL = "10.100.0.0/16";
 
 /** Prefix length of the subnets that the pool hands out. */

@@ -299,7 +299,7 @@ function prefixLengthOf(ip: Record<string, any>, family: 4 | 6): number {
   }
   const mask = parseIpv4(ip["@_netmask"] ?? "");
   if (mask === undefined) {
-    // libvirt's default prefix without a netmask: 64 for IPv6, the classful one for IPv4 (24 is the usual case).
+    // NOTE: without prefix or netmask libvirt takes the classful prefix of an IPv4 address; 24 is only right for class C.
     return family === 6 ? 64 : 24;
   }
   return mask.toString(2).replace(/0+$/, "").length;
