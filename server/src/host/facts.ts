@@ -50,9 +50,9 @@ export class KernelHostProbe implements HostProbe {
   ) {}
 
   async read(): Promise<HostFacts> {
-    const [linksJson, addressesJson, routes4Json, routes6Json, acceptRaAll, ipv6Routes] = await Promise.all([
-      runIp(["-j", "-d", "link", "show"]),
-      runIp(["-j", "addr", "show"]),
+    // `ip -d addr show` prints each link's details along with its addresses, so one call serves both parsers.
+    const [linksJson, routes4Json, routes6Json, acceptRaAll, ipv6Routes] = await Promise.all([
+      runIp(["-j", "-d", "addr", "show"]),
       runIp(["-j", "-4", "route", "show", "table", "all"]),
       runIp(["-j", "-6", "route", "show", "table", "all"]),
       readNumber(`${this.procIpv6Conf}/all/accept_ra`),
@@ -60,7 +60,7 @@ export class KernelHostProbe implements HostProbe {
       readFile(this.procIpv6Route, "utf8").catch(() => ""),
     ]);
 
-    const addresses = parseAddresses(addressesJson);
+    const addresses = parseAddresses(linksJson);
     const interfaces = await Promise.all(
       parseLinks(linksJson).map((link) => this.describeInterface(link, addresses.filter((a) => a.device === link.name))),
     );

@@ -3,7 +3,7 @@
 
 import { IpFamily, parseCidr, Subnet, subnetContaining } from "../networks/ip";
 
-/** One interface from `ip -j -d link show`. */
+/** One interface from `ip -j -d link show` or `ip -j -d addr show`. */
 export interface LinkInfo {
   name: string;
   index: number;
@@ -48,7 +48,7 @@ function parseJsonArray(text: string, command: string): Array<Record<string, any
   return value as Array<Record<string, any>>;
 }
 
-/** Parses `ip -j -d link show`. */
+/** Parses `ip -j -d link show`, or `ip -j -d addr show`, which has the same link fields. */
 export function parseLinks(json: string): LinkInfo[] {
   return parseJsonArray(json, "ip -j -d link show").map((link) => ({
     name: String(link.ifname),
