@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 
-import { NetAgentClient, NetAgentError, Network, NetworkType, Status } from "@netagent/client";
+import { DhcpLease, NetAgentClient, NetAgentError, Network, NetworkType, Status } from "@netagent/client";
 
 import { clientFor, RunningAgent, startAgent } from "./agent";
 import { requestLease } from "./dhcp-client";
@@ -29,6 +29,21 @@ describe("UpdateNetwork and ListDhcpLeases on a real libvirtd", function () {
   const liveXml = () => sandbox.virsh(["net-dumpxml", "lab"]);
   const persistentXml = () => sandbox.virsh(["net-dumpxml", "--inactive", "lab"]);
   const bridgeMtu = async () => (JSON.parse((await sandbox.exec(["ip", "-j", "link", "show", "dev", "na-lab"])).stdout) as Array<{ mtu: number }>)[0].mtu;
+
+  /**
+   * Lists leases until `count` are there or 5 s pass: dnsmasq hands the lease to
+   * libvirt's lease helper after it answers the client, so libvirt learns of it a little later.
+   */
+  async function leasesOnceThere(count: number, mac = ""): Promise<DhcpLease[]> {
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      const { leases } = await client.networks.listDhcpLeases({ name: "lab", mac });
+      if (leases.length >= count || Date.now() > deadline) {
+        return leases;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 
   before(async () => {
     sandbox = await startSandbox({ name: "updates" });
@@ -65,7 +80,7 @@ describe("UpdateNetwork and ListDhcpLeases on a real libvirtd", function () {
     const address = await requestLease(sandbox, "na-lab", "52:54:00:00:00:42");
 
     assert.equal(address, "10.77.0.42");
-    const { leases } = await client.networks.listDhcpLeases({ name: "lab", mac: "52:54:00:00:00:42" });
+    const leases = await leasesOnceThere(1, "52:54:00:00:00:42");
     assert.equal(leases.length, 1);
     assert.equal(leases[0].ipAddress, "10.77.0.42");
     assert.equal(leases[0].prefixLength, 24);
@@ -78,8 +93,8 @@ describe("UpdateNetwork and ListDhcpLeases on a real libvirtd", function () {
     const dynamic = await requestLease(sandbox, "na-lab", "52:54:00:00:00:43");
 
     assert.match(dynamic ?? "", /^10\.77\.0\.1[0-9][0-9]$/);
-    const all = await client.networks.listDhcpLeases({ name: "lab" });
-    assert.deepEqual(all.leases.map((l) => l.ipAddress), ["10.77.0.42", dynamic]);
+    const all = await leasesOnceThere(2);
+    assert.deepEqual(all.map((l) => l.ipAddress), ["10.77.0.42", dynamic]);
     const none = await client.networks.listDhcpLeases({ name: "lab", mac: "52:54:00:00:00:99" });
     assert.deepEqual(none.leases, []);
   });
@@ -185,6 +200,27 @@ describe("UpdateNetwork and ListDhcpLeases on a real libvirtd", function () {
     assert.equal(invalid.code, Status.INVALID_ARGUMENT);
     assert.equal(invalid.violations[0].field, "network.ipv4.dhcp_hosts[0].ip");
     assert.doesNotMatch(await persistentXml(), /52:54:00:00:00:44/);
+  });
+
+  it("changes live sections but not the rest of a foreign network", async () => {
+    const xml = "<network><name>foreign</name><bridge name='foreign0'/><portgroup name='web'/><ip address='10.95.0.1' prefix='24'><dhcp><range start='10.95.0.10' end='10.95.0.20'/></dhcp></ip></network>";
+    await sandbox.exec(["sh", "-c", `echo "${xml}" > /tmp/netagent-foreign.xml`]);
+    await sandbox.virsh(["net-define", "/tmp/netagent-foreign.xml"]);
+    await sandbox.virsh(["net-start", "foreign"]);
+    try {
+      const current = (await client.networks.getNetwork({ name: "foreign" })).network!;
+      const ipv4 = { ...current.ipv4!, dhcpHosts: [{ mac: "52:54:00:00:00:95", ip: "10.95.0.5", hostname: "" }] };
+
+      const hosts = await client.networks.updateNetwork({ network: { ...current, ipv4 }, updateMask: ["ipv4.dhcp_hosts"] });
+      const mtu = await failure(client.networks.updateNetwork({ network: { ...current, mtu: 1400 }, updateMask: ["mtu"] }));
+
+      assert.deepEqual(hosts.network?.ipv4?.dhcpHosts.map((h) => h.mac), ["52:54:00:00:00:95"]);
+      assert.equal(mtu.code, Status.FAILED_PRECONDITION);
+      assert.match(mtu.details, /network 'foreign' has <portgroup>, which the agent does not manage and a redefinition for mtu would drop/);
+      assert.match(await sandbox.virsh(["net-dumpxml", "--inactive", "foreign"]), /<portgroup name='web'/);
+    } finally {
+      await client.networks.deleteNetwork({ name: "foreign" });
+    }
   });
 
   it("updates the persistent definition of a stopped network", async () => {

@@ -64,6 +64,14 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig 
     libvirtSocket: values["libvirt-socket"] ?? env.NETAGENT_LIBVIRT_SOCKET ?? "/run/libvirt/libvirt-sock",
     libvirtUri: values["libvirt-uri"] ?? env.NETAGENT_LIBVIRT_URI ?? "qemu:///system",
     logLevel,
-    subnetPool: new SubnetPool(values["subnet-pool"] ?? env.NETAGENT_SUBNET_POOL ?? DEFAULT_SUBNET_POOL),
+    subnetPool: subnetPoolOf(values["subnet-pool"] ?? env.NETAGENT_SUBNET_POOL ?? DEFAULT_SUBNET_POOL),
   };
+}
+
+function subnetPoolOf(cidr: string): SubnetPool {
+  try {
+    return new SubnetPool(cidr);
+  } catch (error) {
+    throw new Error(`invalid --subnet-pool: ${(error as Error).message}`);
+  }
 }

@@ -8,7 +8,7 @@ import type { Network, NetworkSpec, NetworkSpecInput } from "./model";
 import { describe, lookupOrThrow, quote, step } from "./steps";
 import { applyMask, restartFields, SectionChange, sectionChanges, specToInput } from "./update-plan";
 import { validateNetworkName, validateSpec } from "./validate";
-import { parseNetworkXml, ParsedNetworkXml, renderNetworkXml } from "./xml";
+import { parseNetworkXml, ParsedNetworkXml, renderNetworkXml, unmodeledElements } from "./xml";
 
 /** What UpdateNetwork asks for. */
 export interface UpdateRequest {
@@ -63,6 +63,12 @@ export async function updateNetwork(context: ManagerContext, request: UpdateRequ
           throw new FailedPreconditionError(`cannot update network ${quote(config.name)}: ${conflicts.join("; ")}`);
         }
       });
+    }
+    const unmodeled = unmodeledElements(configXml);
+    if (configRestartFields.length > 0 && unmodeled.length > 0) {
+      throw new FailedPreconditionError(
+        `network ${quote(config.name)} has ${unmodeled.join(", ")}, which the agent does not manage and a redefinition for ${configRestartFields.join(", ")} would drop; change it with virsh net-edit instead`,
+      );
     }
     if (!persistent && configRestartFields.length > 0) {
       throw new FailedPreconditionError(

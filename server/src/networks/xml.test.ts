@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 
 import { validateSpec } from "./validate";
 import type { NetworkSpecInput } from "./model";
-import { parseNetworkXml, renderDhcpHostXml, renderDnsHostXml, renderNetworkXml, renderRangeXml } from "./xml";
+import { parseNetworkXml, renderDhcpHostXml, renderDnsHostXml, renderNetworkXml, renderRangeXml, unmodeledElements } from "./xml";
 
 describe("renderNetworkXml", () => {
   it("renders a NAT network with forward, bridge, address and DHCP", () => {
@@ -151,5 +151,26 @@ describe("parseNetworkXml", () => {
 
   it("rejects a document without a network name", () => {
     assert.throws(() => parseNetworkXml("<pool/>"), /without a <network><name> element/);
+  });
+});
+
+describe("unmodeledElements", () => {
+  it("finds nothing in the agent's own XML or libvirt's NAT default", () => {
+    const spec = validateSpec({ name: "lab", type: "nat", ipv4: { address: "10.77.0.1/24", dhcpRanges: [{ start: "10.77.0.2", end: "10.77.0.9" }] }, dns: { domain: "lab.example" } }).spec;
+    const withLibvirtNat = renderNetworkXml(spec).replace(/<forward mode="nat"\s*\/>|<forward mode="nat"><\/forward>/, "<forward mode='nat'><nat><port start='1024' end='65535'/></nat></forward>");
+
+    assert.match(withLibvirtNat, /<nat><port start='1024'/);
+    assert.deepEqual(unmodeledElements(renderNetworkXml(spec)), []);
+    assert.deepEqual(unmodeledElements(withLibvirtNat), []);
+  });
+
+  it("names elements a redefinition would drop", () => {
+    const xml = `<network><name>n</name>
+      <forward mode='nat'><nat><address start='192.0.2.10' end='192.0.2.20'/></nat></forward>
+      <bridge name='x0'/><portgroup name='web'/><route address='198.51.100.0' prefix='24' gateway='10.1.0.2'/>
+      <ip address='10.1.0.1' prefix='24'><dhcp><bootp file='pxelinux.0'/></dhcp></ip>
+      <ip address='10.2.0.1' prefix='24'/></network>`;
+
+    assert.deepEqual(unmodeledElements(xml), ["<portgroup>", "<route>", "<forward><nat>", "a second <ip> of one family", "<ip><dhcp><bootp>"]);
   });
 });

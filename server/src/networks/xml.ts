@@ -347,3 +347,48 @@ function classify(network: Record<string, any>, hasAddress: boolean): NetworkKin
       return "macvtap";
   }
 }
+
+const MODELED_NETWORK_ELEMENTS = new Set(["name", "uuid", "forward", "bridge", "mac", "mtu", "domain", "dns", "ip"]);
+
+/**
+ * Lists the parts of a libvirt network XML that the model has no field for,
+ * such as portgroups, static routes, a NAT address range or a second subnet
+ * of one family. A redefinition rendered from the model would drop them.
+ */
+export function unmodeledElements(xml: string): string[] {
+  const network = (parser.parse(xml) as { network?: Record<string, any> }).network ?? {};
+  const found = Object.keys(network)
+    .filter((key) => !key.startsWith("@_") && !MODELED_NETWORK_ELEMENTS.has(key))
+    .map((key) => `<${key}>`);
+
+  const nat = network.forward?.nat;
+  const port = nat?.port;
+  const defaultNat = nat === undefined || nat === "" || (Object.keys(nat).length === 1 && port?.["@_start"] === "1024" && port?.["@_end"] === "65535");
+  if (!defaultNat) {
+    found.push("<forward><nat>");
+  }
+  for (const key of Object.keys(network.forward ?? {})) {
+    if (!key.startsWith("@_") && key !== "nat" && key !== "interface") {
+      found.push(`<forward><${key}>`);
+    }
+  }
+
+  const ips: any[] = network.ip ?? [];
+  const families = ips.map((ip) => (ip["@_family"] === "ipv6" || String(ip["@_address"] ?? "").includes(":") ? "ipv6" : "ipv4"));
+  if (new Set(families).size < families.length) {
+    found.push("a second <ip> of one family");
+  }
+  for (const ip of ips) {
+    for (const key of Object.keys(ip.dhcp ?? {})) {
+      if (key !== "range" && key !== "host") {
+        found.push(`<ip><dhcp><${key}>`);
+      }
+    }
+    for (const key of Object.keys(ip)) {
+      if (!key.startsWith("@_") && key !== "dhcp") {
+        found.push(`<ip><${key}>`);
+      }
+    }
+  }
+  return [...new Set(found)];
+}
