@@ -3,8 +3,9 @@
 # is skipped when its result is already there, so a second run takes a few seconds and runs no
 # apt-get at all.
 #
-#   1. Debian packages: libvirtd with its QEMU driver, virsh, dnsmasq, iptables/nftables, iproute2
-#      (as root, only those that are missing)
+#   1. Debian packages: libvirtd with its QEMU driver, virsh, dnsmasq, iptables/nftables, iproute2,
+#      the container engine and debootstrap for the agent image, Python's gRPC for the Python client
+#      test, openssl for the test certificate authorities (as root, only those that are missing)
 #   2. npm packages (`npm ci`, when node_modules is missing or older than package-lock.json)
 #   3. TypeScript build (`npx tsc -b`; the generated protobuf code is checked in, so no buf step)
 set -euo pipefail
@@ -13,8 +14,7 @@ cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 
 # qemu-system-x86 is needed even for networks only: without a QEMU binary libvirtd starts, but
 # its QEMU driver fails `virsh version` (virConnectGetVersion) with "Cannot find suitable emulator
-# for x86_64" (libvirt 9.0.0), and the sandbox waits on exactly that call. busybox-static gives
-# the integration tests udhcpc, a DHCP client that plays a guest NIC.
+# for x86_64" (libvirt 9.0.0), and the sandbox waits on exactly that call.
 readonly PACKAGES=(
   libvirt-daemon-system
   libvirt-daemon-driver-qemu
@@ -24,7 +24,15 @@ readonly PACKAGES=(
   iptables
   nftables
   iproute2
+  # udhcpc, the DHCP client that plays a guest NIC in the integration tests
   busybox-static
+  docker.io
+  debootstrap
+  debian-archive-keyring
+  python3-grpcio
+  python3-grpc-tools
+  # the integration tests make throwaway certificate authorities for mutual TLS
+  openssl
 )
 
 step() {
@@ -67,8 +75,8 @@ install_debian_packages() {
 }
 
 install_npm_packages() {
-  # npm ci writes node_modules/.package-lock.json, so its age tells when node_modules was last
-  # installed; the folder's own mtime changes only when a top-level entry is added or removed.
+  # npm ci writes node_modules/.package-lock.json, so its mtime shows when node_modules was last
+  # installed. The folder's own mtime changes only when a top-level entry is added or removed.
   if [[ -f node_modules/.package-lock.json && ! package-lock.json -nt node_modules/.package-lock.json ]]; then
     step "npm packages: node_modules is up to date with package-lock.json"
     return
@@ -79,7 +87,7 @@ install_npm_packages() {
 
 build() {
   step "build: running npx tsc -b"
-  # Compiler errors go to the terminal as they are: they are what the reader needs to fix.
+  # Compiler errors go to the terminal unfiltered, because they are what the reader must fix.
   npx tsc -b || die "the TypeScript build failed; the errors are above"
 }
 

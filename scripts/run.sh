@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the netagent agent in the foreground (what `make run` calls).
 #
-# Installs dependencies and builds (scripts/install-deps.sh). If a libvirtd already answers on
+# Installs dependencies and builds (scripts/install-deps.sh). If a libvirtd already responds on
 # /run/libvirt/libvirt-sock, the agent uses it and runs in the current network namespace.
 # Otherwise this script starts a sandboxed libvirtd (scripts/sandbox.sh) in network namespace
 # "netagent" and runs the agent inside that namespace, next to its bridges. Ctrl-C, SIGTERM or
@@ -11,7 +11,7 @@
 #   NETAGENT_LISTEN       the agent's gRPC address (default unix:///run/netagent/netagent.sock)
 #   NETAGENT_SANDBOX_DIR  the sandbox's folder, deleted when the sandbox stops
 #                         (default /var/lib/netagent/sandbox)
-#   NETAGENT_SANDBOX=1    start a sandbox even when a libvirtd answers on /run/libvirt/libvirt-sock
+#   NETAGENT_SANDBOX=1    start a sandbox even when a libvirtd responds on /run/libvirt/libvirt-sock
 set -euo pipefail
 
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
@@ -89,6 +89,8 @@ stop_agent() {
 clean_up() {
   [[ $cleaned_up == no ]] || return 0
   cleaned_up=yes
+  # A second Ctrl-C or SIGTERM must not end this script halfway through stopping the sandbox.
+  trap '' INT TERM
   stop_agent
   if [[ $sandbox_started == yes ]]; then
     scripts/sandbox.sh stop "$SANDBOX_DIR" || log "error: stopping the sandbox failed; run 'scripts/sandbox.sh stop $SANDBOX_DIR'"
@@ -110,14 +112,14 @@ scripts/install-deps.sh
 
 declare -a agent_command=(node server/dist/main.js --listen "$LISTEN")
 if [[ ${NETAGENT_SANDBOX:-} != 1 ]] && timeout 30 virsh -q -c qemu:///system version >/dev/null 2>&1; then
-  log "using the libvirtd that answers on $SYSTEM_SOCKET, from the current network namespace"
+  log "using the libvirtd that responds on $SYSTEM_SOCKET, from the current network namespace"
   warn_if_libvirtd_elsewhere
   agent_command+=(--libvirt-socket "$SYSTEM_SOCKET")
 else
   if [[ ${NETAGENT_SANDBOX:-} == 1 ]]; then
     log "NETAGENT_SANDBOX=1: starting a sandboxed libvirtd in network namespace $SANDBOX_NETNS"
   else
-    log "no libvirtd answers on $SYSTEM_SOCKET; starting a sandboxed one in network namespace $SANDBOX_NETNS"
+    log "no libvirtd responds on $SYSTEM_SOCKET; starting a sandboxed one in network namespace $SANDBOX_NETNS"
   fi
   clean_up_leftovers
   mkdir -p "$(dirname "$SANDBOX_DIR")"

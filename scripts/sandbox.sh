@@ -16,7 +16,8 @@
 # name), libvirtd.pid, virtlogd.pid, and run/ lib/ etc/ cache/ log/ (log/libvirtd.log and
 # log/virtlogd.log contain the daemons' warnings and errors).
 #
-# Environment: SANDBOX_START_TIMEOUT, seconds that start waits for libvirtd to answer (default 30).
+# Environment: SANDBOX_START_TIMEOUT, seconds that start waits for `virsh version` to succeed
+# (default 30).
 # Requires root, iproute2, util-linux (unshare, setpriv) and libvirt (scripts/install-deps.sh).
 set -euo pipefail
 
@@ -24,12 +25,15 @@ SELF="$(readlink -f "${BASH_SOURCE[0]}")"
 readonly SELF
 readonly MARKER=.netagent-sandbox
 
+# DIR of the sandbox that start is setting up, for abort_start.
+starting_dir=""
+
 # Capabilities of the QEMU binaries that sandboxes probed before, copied into each new sandbox.
 # Probing qemu-system-x86_64 takes about 4 s, and libvirtd does it on the first client call that
-# needs QEMU's capabilities, `virsh version` included. With this seed a sandbox answers in about
-# 0.2 s (measured with libvirt 9.0.0 on the 2-core CI machine). Reusing the files is safe because
-# libvirtd discards and re-probes any entry whose QEMU binary, libvirtd binary, kernel, microcode
-# or KVM access changed since it was written.
+# needs QEMU's capabilities, `virsh version` included. With this seed, start returns in about
+# 0.2 s (measured with libvirt 9.0.0 and QEMU 7.2 on a 2-core Debian 12 VM). Reusing the files is
+# safe because libvirtd discards and re-probes any entry whose QEMU binary, libvirtd binary,
+# kernel, microcode or KVM access changed since it was written.
 readonly CAPS_SEED=/var/cache/netagent/qemu-capabilities
 
 # The user that libvirtd runs QEMU as (Debian's default in /etc/libvirt/qemu.conf).
@@ -165,7 +169,7 @@ copy_config() {
 # then logs "KVM was enabled when probing ..., but it is not available now", discards the result
 # and probes again on every call that needs capabilities, so each `virsh version` takes about 4 s.
 # Guests of such a sandbox cannot use KVM anyway, so start hides the device behind an empty file
-# that only root may open, and the probe then sees no KVM either.
+# that only root may open, and the probe then finds no KVM either.
 kvm_needs_hiding() {
   if [[ -e /dev/kvm ]] &&
     ! setpriv --reuid="$QEMU_USER" --regid="$QEMU_USER" --init-groups test -r /dev/kvm -a -w /dev/kvm; then
@@ -187,13 +191,20 @@ seed_capabilities_cache() {
 # under a temporary name and renamed, so a sandbox starting at the same time never reads half a file.
 save_capabilities_cache() {
   local cache_dir=$1 file name
-  mkdir -p "$CAPS_SEED"
+  mkdir -p "$CAPS_SEED" || return 1
   for file in "$cache_dir"/qemu/capabilities/*.xml; do
     [[ -f $file ]] || continue
     name=$(basename "$file")
-    cp -p "$file" "$CAPS_SEED/.$name.$$"
-    mv -f "$CAPS_SEED/.$name.$$" "$CAPS_SEED/$name"
+    cp -p "$file" "$CAPS_SEED/.$name.$$" || return 1
+    mv -f "$CAPS_SEED/.$name.$$" "$CAPS_SEED/$name" || return 1
   done
+}
+
+# Runs as the EXIT trap while start is under way, so that any failure, expected or not, stops
+# whatever start had started and deletes DIR.
+abort_start() {
+  echo "sandbox: error: start failed; cleaning up" >&2
+  stop_sandbox "$starting_dir" >&2
 }
 
 # Polls libvirtd until `virsh version` succeeds or TIMEOUT seconds pass.
@@ -205,7 +216,7 @@ wait_for_libvirtd() {
       return 0
     fi
     if ((SECONDS >= deadline)); then
-      echo "sandbox: error: libvirtd did not answer on $dir/run/libvirt-sock within ${timeout}s." >&2
+      echo "sandbox: error: 'virsh version' on $dir/run/libvirt-sock did not succeed within ${timeout}s." >&2
       echo "sandbox: last virsh output: $output" >&2
       if [[ -s $dir/log/libvirtd.log ]]; then
         echo "sandbox: last lines of $dir/log/libvirtd.log:" >&2
@@ -222,7 +233,7 @@ start_sandbox() {
   [[ $dir == /* ]] || die "DIR must be an absolute path, got '$dir'"
   # DIR goes into a libvirt URI, where spaces, '?', '&' and '%' would change its meaning.
   [[ $dir =~ ^[A-Za-z0-9_./-]+$ ]] || die "DIR may contain only letters, digits and _ . / -, got '$dir'"
-  # A UNIX socket path holds at most 107 bytes on Linux, and DIR/run/libvirt-sock adds 17.
+  # A UNIX socket path is at most 107 bytes long on Linux, and DIR/run/libvirt-sock adds 17.
   ((${#dir} <= 90)) || die "DIR is too long for a UNIX socket path (at most 90 bytes): '$dir'"
   [[ $netns =~ ^[A-Za-z0-9_.-]{1,64}$ ]] || die "NETNS may contain only letters, digits and _ . -, got '$netns'"
   [[ $timeout =~ ^[0-9]+$ ]] || die "SANDBOX_START_TIMEOUT must be a whole number of seconds, got '$timeout'"
@@ -235,6 +246,8 @@ start_sandbox() {
 
   mkdir -p "$dir"
   : >"$dir/$MARKER"
+  starting_dir=$dir
+  trap abort_start EXIT
   ip netns add "$netns"
   echo "$netns" >"$dir/netns"
   ip netns exec "$netns" ip link set lo up
@@ -256,17 +269,16 @@ start_sandbox() {
 
   started=$SECONDS
   if ! ip netns exec "$netns" unshare --mount --propagation private "$SELF" __launch "$dir" "$hide_kvm"; then
-    echo "sandbox: error: starting virtlogd or libvirtd failed; cleaning up" >&2
-    stop_sandbox "$dir" >&2
+    echo "sandbox: error: starting virtlogd or libvirtd failed" >&2
     exit 1
   fi
-  if ! wait_for_libvirtd "$dir" "$timeout"; then
-    echo "sandbox: cleaning up" >&2
-    stop_sandbox "$dir" >&2
-    exit 1
+  wait_for_libvirtd "$dir" "$timeout" || exit 1
+  trap - EXIT
+
+  if ! save_capabilities_cache "$dir/cache"; then
+    log "warning: could not save QEMU capabilities to $CAPS_SEED, so the next sandbox probes QEMU again"
   fi
-  save_capabilities_cache "$dir/cache"
-  log "libvirtd (pid $(cat "$dir/libvirtd.pid")) answers on $dir/run/libvirt-sock after $((SECONDS - started))s"
+  log "libvirtd (pid $(cat "$dir/libvirtd.pid")) is ready on $dir/run/libvirt-sock after $((SECONDS - started))s"
 }
 
 # Destroys every running guest and active network, so that libvirtd stops the qemu and dnsmasq
@@ -298,6 +310,10 @@ stop_sandbox() {
   [[ -f $dir/$MARKER ]] || die "$dir has no $MARKER file, so it is not a sandbox folder; not touching it"
   if [[ -f $dir/netns ]]; then
     netns=$(cat "$dir/netns")
+    if [[ ! $netns =~ ^[A-Za-z0-9_.-]{1,64}$ ]]; then
+      log "warning: ignoring the invalid namespace name '$netns' in $dir/netns"
+      netns=""
+    fi
   fi
 
   if live_pid libvirtd "$dir/libvirtd.pid" >/dev/null && [[ -S $dir/run/libvirt-sock ]]; then

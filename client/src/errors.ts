@@ -7,7 +7,7 @@ const brand = Symbol.for("netagent.NetAgentError");
 export interface FieldViolation {
   /** Path of the field in the request, for example "network.ipv4.address". */
   field: string;
-  /** What is wrong and how to fix it. */
+  /** The problem and its fix, for people. */
   description: string;
 }
 

@@ -1,6 +1,5 @@
 import { ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { access } from "node:fs/promises";
 import { join, resolve } from "node:path";
 
 import { createNetAgentClient, NetAgentClient } from "@netagent/client";
@@ -9,7 +8,7 @@ import type { Sandbox } from "./sandbox";
 
 /** A netagent process started for a test. */
 export interface RunningAgent {
-  /** Address for createNetAgentClient, for example "unix:///tmp/.../agent.sock". */
+  /** Address for createNetAgentClient, for example "unix:///tmp/.../agent.sock" or "127.0.0.1:40123". */
   address: string;
   pid: number;
   /** Every JSON log line the agent wrote so far. */
@@ -22,25 +21,42 @@ export interface RunningAgent {
 
 const MAIN = resolve(__dirname, "../../server/dist/main.js");
 
+/** Options of startAgent. */
+export interface AgentOptions {
+  libvirtSocket?: string;
+  name?: string;
+  /** --listen; default: a UNIX socket in the sandbox folder. */
+  listen?: string;
+  /** More command-line options, for example ["--config", path]. */
+  args?: string[];
+  /**
+   * Run in the machine's network namespace instead of the sandbox's, so that
+   * a loopback TCP listener is reachable from the test process. libvirtd
+   * still runs in the sandbox, and so do its bridges.
+   */
+  hostNamespace?: boolean;
+}
+
 /**
  * Starts the agent inside the sandbox's network namespace, as a real
  * deployment runs it next to its libvirtd, serving on a UNIX socket in the
- * sandbox folder. Resolves once the socket accepts calls.
+ * sandbox folder. Resolves once the agent logs that it serves.
  */
-export async function startAgent(sandbox: Sandbox, options: { libvirtSocket?: string; name?: string; args?: string[] } = {}): Promise<RunningAgent> {
+export async function startAgent(sandbox: Sandbox, options: AgentOptions = {}): Promise<RunningAgent> {
   const socketPath = join(sandbox.dir, `${options.name ?? "agent"}.sock`);
-  const child = spawn(
-    "ip",
-    ["netns", "exec", sandbox.netns, process.execPath, MAIN, "--listen", `unix://${socketPath}`, "--libvirt-socket", options.libvirtSocket ?? sandbox.libvirtSocket, "--log-level", "debug", ...(options.args ?? [])],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const listen = options.listen ?? `unix://${socketPath}`;
+  const agentCommand = [process.execPath, MAIN, "--listen", listen, "--libvirt-socket", options.libvirtSocket ?? sandbox.libvirtSocket, "--log-level", "debug", ...(options.args ?? [])];
+  const [command, ...args] = options.hostNamespace ? agentCommand : ["ip", "netns", "exec", sandbox.netns, ...agentCommand];
+  // NETAGENT_* variables of the test run would change the agent's configuration.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("NETAGENT_")));
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env });
   const lines: Array<Record<string, unknown>> = [];
   let stderr = "";
   collectJsonLines(child, lines);
   child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
 
   const agent: RunningAgent = {
-    address: `unix://${socketPath}`,
+    address: listen,
     pid: child.pid!,
     logLines: () => lines,
     waitForLogLine: (matches) => waitForLine(lines, matches),
@@ -48,7 +64,10 @@ export async function startAgent(sandbox: Sandbox, options: { libvirtSocket?: st
   };
 
   try {
-    await waitUntilServing(child, socketPath, () => stderr);
+    const serving = await waitUntilServing(child, lines, () => stderr);
+    if (!listen.startsWith("unix://")) {
+      agent.address = String(serving.listen);
+    }
   } catch (error) {
     await agent.stop();
     throw error;
@@ -92,20 +111,19 @@ async function waitForLine(
   }
 }
 
-async function waitUntilServing(child: ChildProcess, socketPath: string, stderr: () => string): Promise<void> {
+async function waitUntilServing(child: ChildProcess, lines: Array<Record<string, unknown>>, stderr: () => string): Promise<Record<string, unknown>> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
+    const serving = lines.find((line) => line.msg === "serving");
+    if (serving !== undefined) {
+      return serving;
+    }
     if (child.exitCode !== null) {
       throw new Error(`netagent exited with code ${child.exitCode}: ${stderr()}`);
     }
-    try {
-      await access(socketPath);
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`netagent did not create ${socketPath} within 20 s: ${stderr()}`);
+  throw new Error(`netagent did not log "serving" within 20 s: ${stderr()}`);
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {

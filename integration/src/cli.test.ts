@@ -107,12 +107,32 @@ describe("netagentctl", function () {
   it("exits with the status code and names the invalid field", async () => {
     const invalid = await cli("network", "create", "lab", "--type", "nat", "--host-address", "10.77.0.0/24");
     assert.equal(invalid.code, 3);
-    assert.match(invalid.stderr, /^netagentctl: INVALID_ARGUMENT: /);
-    assert.match(invalid.stderr, /^ {2}network\.ipv4\.address: .*use for example 10\.77\.0\.1\/24$/m);
+    assert.match(invalid.stderr, /^netagentctl: INVALID_ARGUMENT: 1 invalid field$/m);
+    assert.match(invalid.stderr, /^ {2}network\.ipv4\.address \(--subnet\/--host-address\): .*use for example 10\.77\.0\.1\/24$/m);
 
     const missing = await cli("network", "get", "nosuch");
     assert.equal(missing.code, 5);
     assert.match(missing.stderr, /NOT_FOUND: network 'nosuch' not found/);
+  });
+
+  it("marks a validate-only create as a dry run", async () => {
+    const result = await cli("network", "create", "dry", "--type", "nat", "--subnet", "10.80.0.0/24", "--validate-only");
+
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^\(validate only: every check passed and nothing was changed\)$/m);
+    assert.equal(await deviceExists(sandbox, "na-dry"), false);
+  });
+
+  it("hints at the address when no agent listens", async () => {
+    const result = await new Promise<CliResult>((resolvePromise) => {
+      const address = `unix://${sandbox.dir}/nobody-listens.sock`;
+      execFile(process.execPath, [CLI, "--address", address, "network", "list"], (error, stdout, stderr) => {
+        resolvePromise({ code: typeof error?.code === "number" ? error.code : 0, stdout, stderr });
+      });
+    });
+
+    assert.equal(result.code, 14);
+    assert.match(result.stderr, /is the agent running at unix:\/\/.*nobody-listens\.sock\?/);
   });
 
   it("exits 64 on usage errors", async () => {

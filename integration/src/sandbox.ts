@@ -40,7 +40,7 @@ const SCRIPT_TIMEOUT_MS = 90_000;
 /** Bounds one virsh call, so a hung libvirtd fails a test instead of stalling the suite. */
 const VIRSH_TIMEOUT_MS = 60_000;
 
-/** Bounds one command run by exec(), for the same reason; as long as the integration suite's mocha timeout. */
+/** Bounds one command run by exec(), for the same reason. It equals the integration suite's mocha timeout. */
 const EXEC_TIMEOUT_MS = 120_000;
 
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;

@@ -8,7 +8,7 @@ const brand = Symbol.for("netagent.AgentError");
 export interface FieldViolation {
   /** Path of the field in the request, for example "network.ipv4.address". */
   field: string;
-  /** What is wrong and how to fix it. */
+  /** The problem and its fix, for people. */
   description: string;
 }
 
@@ -54,3 +54,6 @@ export class ResourceExhaustedError extends AgentError {}
 
 /** libvirtd cannot be reached; the caller may retry later. */
 export class UnavailableError extends AgentError {}
+
+/** The caller's role does not allow the call, or the target is protected. */
+export class PermissionDeniedError extends AgentError {}

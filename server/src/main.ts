@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 import pino from "pino";
 
+import { ProtectedNetworks } from "./auth/protection";
 import { AgentConfig, loadConfig, USAGE } from "./config";
 import { createAgentServer, listen } from "./grpc/server";
 import { KernelHostProbe } from "./host/facts";
 import { LibvirtSession } from "./libvirt/session";
+import { serveMetrics } from "./metrics/endpoint";
+import { createMetricsRegistry } from "./metrics/registry";
 import { NetworkManager } from "./networks/manager";
 
 async function main(): Promise<void> {
@@ -12,7 +15,7 @@ async function main(): Promise<void> {
   try {
     config = loadConfig(process.argv.slice(2), process.env);
   } catch (error) {
-    process.stderr.write(`netagent: ${(error as Error).message}\n\n${USAGE}`);
+    process.stderr.write(`netagent: ${(error as Error).message}\nRun 'netagent --help' for the options.\n`);
     process.exit(64);
   }
   if (config === "help") {
@@ -21,17 +24,25 @@ async function main(): Promise<void> {
   }
 
   const logger = pino({ level: config.logLevel, base: { service: "netagent" } });
+  const auditDestination = config.auditLog === undefined ? undefined : pino.destination({ dest: config.auditLog, append: true, mkdir: true, sync: true });
+  const auditLogger = auditDestination === undefined ? logger.child({ log: "audit" }) : pino({ base: { service: "netagent", log: "audit" } }, auditDestination);
+
   const session = new LibvirtSession({
     socketPath: config.libvirtSocket,
     uri: config.libvirtUri,
     logger: logger.child({ component: "libvirt" }),
   });
-  const hostProbe = new KernelHostProbe();
-  const manager = new NetworkManager(session, { hostProbe, subnetPool: config.subnetPool });
-  const server = createAgentServer({ manager, logger, host: { session, hostProbe, subnetPool: config.subnetPool } });
+  const manager = new NetworkManager(session, { hostProbe: new KernelHostProbe(), subnetPool: config.subnetPool });
+  const server = createAgentServer({
+    manager,
+    logger,
+    identities: config.identities,
+    protectedNetworks: new ProtectedNetworks(config.protectedNetworks),
+    auditLogger,
+  });
 
   // Connecting early reports a wrong socket or URI at start-up; the agent
-  // still serves, and calls fail with UNAVAILABLE until libvirtd answers.
+  // still serves, and calls fail with UNAVAILABLE until libvirtd responds.
   try {
     await session.client();
     logger.info({ libvirtSocket: config.libvirtSocket, libvirtUri: config.libvirtUri }, "connected to libvirtd");
@@ -39,12 +50,33 @@ async function main(): Promise<void> {
     logger.warn({ libvirtSocket: config.libvirtSocket, err: error }, "libvirtd not reachable yet; calls fail with UNAVAILABLE until it is");
   }
 
-  const port = await listen(server, config.listen);
-  const where = config.listen.kind === "unix" ? `unix://${config.listen.path}` : `${config.listen.host}:${port}`;
-  logger.info({ listen: where, pid: process.pid }, "serving");
+  const listening = config.listen.kind === "unix" ? `unix://${config.listen.path}` : `${config.listen.host}:${config.listen.port}`;
+  const port = await listen(server, config.listen, { socketMode: config.socketMode, socketGroup: config.socketGroup, tls: config.tls }).catch((error: unknown) =>
+    exitWithError(`cannot serve gRPC on ${listening}: ${(error as Error).message}`),
+  );
+  const where = config.listen.kind === "unix" ? listening : `${config.listen.host}:${port}`;
+  const security = config.listen.kind === "unix" ? "unix-socket" : config.tls ? "mutual-tls" : "insecure-loopback";
+  logger.info({ listen: where, port, security, configFile: config.configFile, pid: process.pid }, "serving");
+
+  const metricsListen = config.metricsListen;
+  const metrics = metricsListen === undefined
+    ? undefined
+    : await serveMetrics(createMetricsRegistry({ manager, libvirtConnected: () => session.connected, logger }), metricsListen, logger).catch((error: unknown) =>
+        exitWithError(`cannot serve metrics on ${metricsListen.host}:${metricsListen.port}: ${(error as Error).message}`),
+      );
+  if (metrics !== undefined) {
+    logger.info({ metricsListen: `${config.metricsListen!.host}:${metrics.port}`, metricsPort: metrics.port }, "serving metrics at /metrics");
+  }
+
+  // logrotate moves the audit file away and sends SIGHUP, so that new records go to a new file.
+  process.on("SIGHUP", () => {
+    auditDestination?.reopen();
+    logger.info({ auditLog: config.auditLog }, "SIGHUP: reopened the audit log");
+  });
 
   const shutdown = async (signal: string) => {
     logger.info({ signal }, "shutting down");
+    metrics?.server.close();
     await server.shutdown();
     await session.close().catch(() => undefined);
     logger.info("stopped");
@@ -52,6 +84,12 @@ async function main(): Promise<void> {
   };
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
   process.once("SIGINT", () => void shutdown("SIGINT"));
+}
+
+/** Reports a start-up failure that the operator can fix, without a stack trace. */
+function exitWithError(message: string): never {
+  process.stderr.write(`netagent: ${message}\n`);
+  process.exit(1);
 }
 
 main().catch((error: unknown) => {

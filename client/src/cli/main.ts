@@ -1,9 +1,12 @@
 #!/usr/bin/env node
+import { readFileSync } from "node:fs";
+
 import { Command, CommanderError, Option } from "commander";
+import { Status } from "nice-grpc";
 
 import { DnsConfig, GetHostResponse, Host, Ipv4Config, ListDhcpLeasesResponse, ListNetworksResponse, MacvtapMode, Network } from "@netagent/proto";
 
-import { createNetAgentClient, DEFAULT_ADDRESS, NetAgentClient } from "../client";
+import { createNetAgentClient, DEFAULT_ADDRESS, NetAgentClient, NetAgentTlsOptions } from "../client";
 import { NetAgentError } from "../errors";
 import { hostDetails, leasesTable, networkDetails, networkTable, parseType } from "./format";
 import { collect, parseDhcpHost, parseDnsHost, parseForwarder, parseIpv6DhcpHost, parseRange, parseWholeNumber } from "./options";
@@ -16,6 +19,9 @@ interface GlobalOptions {
   address: string;
   timeout: string;
   json?: boolean;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 const program = new Command()
@@ -24,6 +30,9 @@ const program = new Command()
   .addOption(new Option("--address <address>", "agent address: unix:///PATH or HOST:PORT").env("NETAGENT_ADDRESS").default(DEFAULT_ADDRESS))
   .addOption(new Option("--timeout <seconds>", "deadline for each call, in seconds").default("30"))
   .option("--json", "print JSON (proto3 JSON mapping) instead of tables")
+  .addOption(new Option("--tls-ca <path>", "CA certificate (PEM) of the agent's TLS certificate; turns on mutual TLS").env("NETAGENT_TLS_CA"))
+  .addOption(new Option("--tls-cert <path>", "client certificate (PEM) for mutual TLS").env("NETAGENT_TLS_CERT"))
+  .addOption(new Option("--tls-key <path>", "private key (PEM) of the client certificate").env("NETAGENT_TLS_KEY"))
   .showHelpAfterError()
   .exitOverride();
 
@@ -57,6 +66,9 @@ network
   .action((name: string, options: CreateOptions) => run(async (agent) => {
     const response = await agent.networks.createNetwork({ network: networkOf(name, options), validateOnly: options.validateOnly ?? false });
     printNetwork(response.network);
+    if (options.validateOnly && !globals().json) {
+      print("(validate only: every check passed and nothing was changed)");
+    }
   }));
 
 network
@@ -350,6 +362,25 @@ function printNetwork(network: Network | undefined): void {
 
 class UsageError extends Error {}
 
+/** Reads the --tls-* files; all three or none must be given. */
+function tlsOptions(): NetAgentTlsOptions | undefined {
+  const { tlsCa, tlsCert, tlsKey } = globals();
+  if (tlsCa === undefined && tlsCert === undefined && tlsKey === undefined) {
+    return undefined;
+  }
+  if (tlsCa === undefined || tlsCert === undefined || tlsKey === undefined) {
+    fail("incomplete TLS options: mutual TLS needs --tls-ca, --tls-cert and --tls-key together", EXIT_USAGE);
+  }
+  const read = (path: string, option: string) => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      fail(`cannot read ${option} ${path}: ${(error as Error).message}`, EXIT_USAGE);
+    }
+  };
+  return { ca: read(tlsCa, "--tls-ca"), cert: read(tlsCert, "--tls-cert"), key: read(tlsKey, "--tls-key") };
+}
+
 /** Runs one command with a connected client and turns its failure into an exit code. */
 async function run(action: (agent: NetAgentClient) => Promise<void>): Promise<void> {
   const { address, timeout } = globals();
@@ -358,7 +389,7 @@ async function run(action: (agent: NetAgentClient) => Promise<void>): Promise<vo
     fail(`invalid --timeout ${JSON.stringify(timeout)}: use a positive number of seconds`, EXIT_USAGE);
   }
 
-  const agent = createNetAgentClient({ address, defaultDeadlineMs: seconds * 1000 });
+  const agent = createNetAgentClient({ address, defaultDeadlineMs: seconds * 1000, tls: tlsOptions() });
   try {
     await action(agent);
   } catch (error) {
@@ -374,14 +405,41 @@ function reportAndExit(error: unknown): never {
       const body = { error: { code: error.codeName, message: error.details, violations: error.violations } };
       process.stderr.write(`${JSON.stringify(body)}\n`);
     } else {
-      const lines = [`netagentctl: ${error.codeName}: ${error.details}`, ...error.violations.map((v) => `  ${v.field}: ${v.description}`)];
-      process.stderr.write(`${lines.join("\n")}\n`);
+      process.stderr.write(`${describeError(error).join("\n")}\n`);
     }
     // The exit code is the gRPC status code, so scripts can tell NOT_FOUND (5) from UNAVAILABLE (14).
     process.exit(error.code);
   }
   // Errors raised while building the request, such as a malformed --subnet, are usage errors.
   fail((error as Error).message, EXIT_USAGE);
+}
+
+/** The command-line option that sets each request field, so errors can name what to change. */
+const OPTION_FOR_FIELD: Record<string, string> = {
+  "network.name": "NAME",
+  "network.type": "--type",
+  "network.bridge": "--bridge",
+  "network.ipv4": "--subnet/--host-address",
+  "network.ipv4.address": "--subnet/--host-address",
+  name: "NAME",
+};
+
+function describeError(error: NetAgentError): string[] {
+  if (error.violations.length > 0) {
+    const lines = error.violations.map((v) => {
+      const option = OPTION_FOR_FIELD[v.field] ?? (v.field.startsWith("network.ipv4.dhcp_ranges") ? "--dhcp-range" : undefined);
+      return `  ${v.field}${option ? ` (${option})` : ""}: ${v.description}`;
+    });
+    const count = error.violations.length === 1 ? "1 invalid field" : `${error.violations.length} invalid fields`;
+    return [`netagentctl: ${error.codeName}: ${count}`, ...lines];
+  }
+
+  const lines = [`netagentctl: ${error.codeName}: ${error.details}`];
+  // grpc-js reports an unreachable agent as UNAVAILABLE without a status from the agent.
+  if (error.code === Status.UNAVAILABLE && !error.details.startsWith("libvirtd")) {
+    lines.push(`  is the agent running at ${globals().address}? Start it with \`make run\`, or point --address (or NETAGENT_ADDRESS) at it.`);
+  }
+  return lines;
 }
 
 function fail(message: string, code: number): never {

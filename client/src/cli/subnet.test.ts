@@ -19,9 +19,15 @@ describe("ipv4FromSubnet", () => {
     assert.throws(() => ipv4FromSubnet("10.77.0.5/24", true), /host bits are set; use 10\.77\.0\.0\/24, or --host-address 10\.77\.0\.5\/24/);
   });
 
-  it("rejects malformed subnets", () => {
-    for (const text of ["10.77.0.0", "10.77.0.0/31", "300.1.1.0/24", "lab"]) {
-      assert.throws(() => ipv4FromSubnet(text, true), /invalid --subnet/, text);
+  it("says what is wrong with a malformed subnet", () => {
+    const cases: Array<[string, RegExp]> = [
+      ["10.77.0.0", /the prefix length is missing/],
+      ["10.77.0.0/31", /the prefix length \/31 is outside 1 to 30/],
+      ["300.1.1.0/24", /each of the four numbers must be from 0 to 255/],
+      ["lab", /not an IPv4 address with a prefix length/],
+    ];
+    for (const [text, reason] of cases) {
+      assert.throws(() => ipv4FromSubnet(text, true), reason, text);
     }
   });
 });

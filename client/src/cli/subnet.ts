@@ -8,18 +8,29 @@ import type { Ipv4Config } from "@netagent/proto";
  * @throws Error explaining the expected form.
  */
 export function ipv4FromSubnet(subnet: string, withDhcp: boolean): Ipv4Config {
-  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(subnet);
-  const octets = match ? match.slice(1, 5).map(Number) : [];
-  const prefixLength = match ? Number(match[5]) : NaN;
-  if (!match || octets.some((o) => o > 255) || !(prefixLength >= 1 && prefixLength <= 30)) {
-    throw new Error(`invalid --subnet ${JSON.stringify(subnet)}: use an IPv4 subnet with a prefix length from 1 to 30, for example 10.77.0.0/24`);
+  const invalid = (reason: string) =>
+    new Error(`invalid --subnet ${JSON.stringify(subnet)}: ${reason}; use an IPv4 subnet such as 10.77.0.0/24`);
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(subnet);
+  if (!match) {
+    throw invalid("not an IPv4 address with a prefix length");
+  }
+  if (match[5] === undefined) {
+    throw invalid("the prefix length is missing");
+  }
+  const octets = match.slice(1, 5).map(Number);
+  if (octets.some((o) => o > 255)) {
+    throw invalid("each of the four numbers must be from 0 to 255");
+  }
+  const prefixLength = Number(match[5]);
+  if (!(prefixLength >= 1 && prefixLength <= 30)) {
+    throw invalid(`the prefix length /${prefixLength} is outside 1 to 30`);
   }
 
   const value = octets.reduce((sum, octet) => sum * 256 + octet, 0);
   const size = 2 ** (32 - prefixLength);
   if (value % size !== 0) {
     const network = format(value - (value % size));
-    throw new Error(`invalid --subnet ${subnet}: host bits are set; use ${network}/${prefixLength}, or --host-address ${subnet} to pick the host address yourself`);
+    throw new Error(`invalid --subnet ${JSON.stringify(subnet)}: host bits are set; use ${network}/${prefixLength}, or --host-address ${subnet} to pick the host address yourself`);
   }
 
   const dhcpRanges = withDhcp && size > 4 ? [{ start: format(value + 2), end: format(value + size - 2) }] : [];

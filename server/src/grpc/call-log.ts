@@ -1,20 +1,29 @@
 import { CallContext, ServerError, ServerMiddlewareCall, Status } from "nice-grpc";
 import type { Logger } from "pino";
 
+import { describeIdentity } from "../auth/roles";
+import type { CallerContext } from "./caller";
 import { toServerError } from "./status";
 
 /**
- * Middleware that writes one structured log line per call: method, peer,
- * status code, duration and the network the call targets; for errors also
- * the message, and for INTERNAL and UNAVAILABLE the underlying cause.
+ * Middleware that writes one structured log line per call with the method,
+ * peer, caller identity and role, status code, duration and target network.
+ * Failed calls also log the status message, and INTERNAL and UNAVAILABLE ones
+ * the underlying cause.
  */
 export function callLogMiddleware(logger: Logger) {
   return async function* callLog<Request, Response>(
     call: ServerMiddlewareCall<Request, Response>,
-    context: CallContext,
+    context: CallContext & CallerContext,
   ) {
     const started = process.hrtime.bigint();
-    const fields = { method: call.method.path, peer: context.peer, network: targetOf(call.request) };
+    const fields = {
+      method: call.method.path,
+      peer: context.peer,
+      caller: describeIdentity(context.caller.identity),
+      role: context.caller.role,
+      network: targetOf(call.request),
+    };
     const durationMs = () => Number(process.hrtime.bigint() - started) / 1e6;
 
     try {

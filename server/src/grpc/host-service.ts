@@ -1,16 +1,13 @@
 import { HostServiceImplementation } from "@netagent/proto";
 
-import type { HostProbe } from "../host/facts";
-import { describeHost } from "../host/describe";
-import type { LibvirtSession } from "../libvirt/session";
-import type { SubnetPool } from "../networks/subnet-pool";
+import type { NetworkManager } from "../networks/manager";
 import { kindToProto } from "./convert";
 
 /** Implements netagent.v1.HostService. */
-export function hostService(options: { session: LibvirtSession; hostProbe: HostProbe; subnetPool: SubnetPool }): HostServiceImplementation {
+export function hostService(manager: NetworkManager): HostServiceImplementation {
   return {
     async getHost() {
-      const host = await describeHost(options.session, options.hostProbe, options.subnetPool);
+      const host = await manager.describeHost();
       return {
         host: {
           ...host,

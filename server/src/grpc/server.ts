@@ -1,52 +1,127 @@
-import { mkdir, rm } from "node:fs/promises";
+import { chmod, chown, mkdir, readFile, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 
-import { HostServiceDefinition, NetworkServiceDefinition } from "@netagent/proto";
+import { ServerCredentials } from "@grpc/grpc-js";
+import { HostServiceDefinition, NetworkServiceDefinition, readDescriptorSet } from "@netagent/proto";
 import { createServer, Server } from "nice-grpc";
 import { errorDetailsServerMiddleware } from "nice-grpc-error-details";
+import { prometheusServerMiddleware } from "nice-grpc-prometheus";
+import { HealthDefinition, HealthServiceImpl, HealthState } from "nice-grpc-server-health";
+import { ServerReflection, ServerReflectionService } from "nice-grpc-server-reflection";
 import type { Logger } from "pino";
 
-import type { HostProbe } from "../host/facts";
-import type { LibvirtSession } from "../libvirt/session";
+import { ProtectedNetworks } from "../auth/protection";
+import { DEFAULT_IDENTITY_RULES, IdentityRule } from "../auth/roles";
 import type { NetworkManager } from "../networks/manager";
-import type { SubnetPool } from "../networks/subnet-pool";
+import { auditMiddleware } from "./audit";
+import { authorizationMiddleware } from "./authorization";
 import { callLogMiddleware } from "./call-log";
+import { callerMiddleware } from "./caller";
+import { decodeGuardMiddleware, withDecodeGuard } from "./decode-guard";
 import { hostService } from "./host-service";
 import { formatForGrpc, ListenAddress } from "./listen-address";
 import { networkService } from "./network-service";
+import { peerIdentityInterceptor } from "./peer-identity";
+import { netagentServiceDefinitions } from "./services";
 import { statusMiddleware } from "./status";
 
-/** Builds the agent's gRPC server with its services and middleware; it does not listen yet. */
-export function createAgentServer(options: {
+/** Dependencies and settings of createAgentServer. */
+export interface AgentServerOptions {
   manager: NetworkManager;
   logger: Logger;
-  /** What HostService reads; without it the server offers no HostService. */
-  host?: { session: LibvirtSession; hostProbe: HostProbe; subnetPool: SubnetPool };
-}): Server {
-  // The middleware added first runs first. Status mapping is innermost so that
-  // errorDetailsServerMiddleware sees the RichServerError it produces and puts
-  // the BadRequest in the trailers; the call log is outermost and sees the
-  // final status of every call.
-  const server = createServer()
+  /** Rules that give callers their roles. Default: root is admin. */
+  identities?: readonly IdentityRule[];
+  /** Networks that Stop, Update and Delete refuse. Default: none. */
+  protectedNetworks?: ProtectedNetworks;
+  /** Receives one record per mutating call. Default: `logger`. */
+  auditLogger?: Logger;
+  /** Health state that grpc.health.v1 reports. Default: SERVING. */
+  health?: HealthState;
+}
+
+/** Builds the agent's gRPC server with its services and middleware; it does not listen yet. */
+export function createAgentServer(options: AgentServerOptions): Server {
+  // The interceptor must be the first, so that it gets grpc-js's own call
+  // object (peer-identity.ts). The middleware added first runs first. The
+  // caller's identity comes before everything that logs or checks it.
+  // Metrics, the call log and the audit record the final status. Status
+  // mapping sits inside errorDetailsServerMiddleware, which puts the
+  // BadRequest in the trailers. Authorization and the decode guard are
+  // innermost, so that their errors go through the status mapping too.
+  const server = createServer({ interceptors: [peerIdentityInterceptor()] })
+    .use(callerMiddleware(options.identities ?? DEFAULT_IDENTITY_RULES))
+    .use(prometheusServerMiddleware())
     .use(callLogMiddleware(options.logger))
+    .use(auditMiddleware(options.auditLogger ?? options.logger.child({ log: "audit" })))
     .use(errorDetailsServerMiddleware)
-    .use(statusMiddleware);
-  server.add(NetworkServiceDefinition, networkService(options.manager));
-  if (options.host !== undefined) {
-    server.add(HostServiceDefinition, hostService(options.host));
-  }
+    .use(statusMiddleware)
+    .use(authorizationMiddleware(options.protectedNetworks ?? new ProtectedNetworks([])))
+    .use(decodeGuardMiddleware);
+
+  server.add(withDecodeGuard(NetworkServiceDefinition), networkService(options.manager));
+  server.add(withDecodeGuard(HostServiceDefinition), hostService(options.manager));
+  server.add(withDecodeGuard(HealthDefinition), HealthServiceImpl(options.health));
+  server.add(
+    ServerReflectionService,
+    ServerReflection(readDescriptorSet(), netagentServiceDefinitions().map((definition) => definition.fullName)),
+  );
   return server;
+}
+
+/** Security settings of the listener, as in AgentConfig. */
+export interface ListenOptions {
+  /** Permission bits of a UNIX socket. Default: 0o660. */
+  socketMode?: number;
+  /** Group that owns a UNIX socket. Default: the agent's group. */
+  socketGroup?: number;
+  /** Mutual TLS files for TCP; without them TCP is plaintext (the configuration allows that on loopback only). */
+  tls?: { certFile: string; keyFile: string; clientCaFile: string };
 }
 
 /**
  * Starts listening. A UNIX socket left behind by an earlier agent is removed
- * first, since binding fails on an existing path.
+ * first, since binding fails on an existing path. A new UNIX socket is
+ * created private to the agent's user and then gets its group and mode.
  * @returns the bound TCP port, or 0 for a UNIX socket.
  */
-export async function listen(server: Server, address: ListenAddress): Promise<number> {
+export async function listen(server: Server, address: ListenAddress, options: ListenOptions = {}): Promise<number> {
   if (address.kind === "unix") {
-    await mkdir(dirname(address.path), { recursive: true });
-    await rm(address.path, { force: true });
+    return listenOnUnixSocket(server, address.path, options);
   }
-  return server.listen(formatForGrpc(address));
+  const credentials = options.tls === undefined ? ServerCredentials.createInsecure() : await tlsCredentials(options.tls);
+  return server.listen(formatForGrpc(address), credentials);
+}
+
+async function listenOnUnixSocket(server: Server, path: string, options: ListenOptions): Promise<number> {
+  await mkdir(dirname(path), { recursive: true });
+  await rm(path, { force: true });
+
+  // grpc-js creates the socket with the process umask; a umask that denies
+  // group and others everything keeps the socket closed until chmod below.
+  const previousUmask = process.umask(0o177);
+  try {
+    await server.listen(formatForGrpc({ kind: "unix", path }));
+  } finally {
+    process.umask(previousUmask);
+  }
+  await chown(path, process.getuid?.() ?? 0, options.socketGroup ?? process.getgid?.() ?? 0);
+  await chmod(path, options.socketMode ?? 0o660);
+  return 0;
+}
+
+async function tlsCredentials(tls: NonNullable<ListenOptions["tls"]>): Promise<ServerCredentials> {
+  const read = async (path: string, what: string) => {
+    try {
+      return await readFile(path);
+    } catch (error) {
+      throw new Error(`cannot read the ${what} ${path}: ${(error as Error).message}`);
+    }
+  };
+  const [cert, key, clientCa] = await Promise.all([
+    read(tls.certFile, "TLS certificate (--tls-cert)"),
+    read(tls.keyFile, "TLS key (--tls-key)"),
+    read(tls.clientCaFile, "client CA (--tls-client-ca)"),
+  ]);
+  // The last argument makes grpc-js require and verify a client certificate.
+  return ServerCredentials.createSsl(clientCa, [{ cert_chain: cert, private_key: key }], true);
 }

@@ -8,6 +8,7 @@ import {
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
+  PermissionDeniedError,
   ResourceExhaustedError,
   UnavailableError,
 } from "../errors";
@@ -31,6 +32,7 @@ describe("toServerError", () => {
     [new FailedPreconditionError("in use"), Status.FAILED_PRECONDITION],
     [new ResourceExhaustedError("pool empty"), Status.RESOURCE_EXHAUSTED],
     [new UnavailableError("down"), Status.UNAVAILABLE],
+    [new PermissionDeniedError("needs operator"), Status.PERMISSION_DENIED],
   ];
   for (const [domainError, status] of table) {
     it(`maps ${domainError.name} to ${Status[status]}`, () => {

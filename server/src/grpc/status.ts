@@ -6,6 +6,7 @@ import {
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
+  PermissionDeniedError,
   ResourceExhaustedError,
   UnavailableError,
 } from "../errors";
@@ -38,6 +39,9 @@ export function toServerError(error: unknown): ServerError {
   }
   if (error instanceof ResourceExhaustedError) {
     return new ServerError(Status.RESOURCE_EXHAUSTED, error.message);
+  }
+  if (error instanceof PermissionDeniedError) {
+    return new ServerError(Status.PERMISSION_DENIED, error.message);
   }
   if (error instanceof UnavailableError || error instanceof LibvirtConnectionError) {
     return withCause(new ServerError(Status.UNAVAILABLE, `libvirtd is unavailable: ${(error as Error).message}`), error);

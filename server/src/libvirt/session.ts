@@ -23,6 +23,11 @@ export class LibvirtSession {
     return this.connecting;
   }
 
+  /** Whether a connection to libvirtd is open now. */
+  get connected(): boolean {
+    return this.current?.connected ?? false;
+  }
+
   /** Closes the connection, if open. */
   async close(): Promise<void> {
     const client = this.current;

@@ -1,3 +1,4 @@
+import { describeHost, HostDescription } from "../host/describe";
 import type { HostProbe } from "../host/facts";
 import { KernelHostProbe } from "../host/facts";
 import { ListNetworksFlag } from "../libvirt";
@@ -49,11 +50,6 @@ export class NetworkManager {
     };
   }
 
-  /** The pool NAT and ISOLATED subnets are allocated from. */
-  get subnetPool(): SubnetPool {
-    return this.context.subnetPool;
-  }
-
   /**
    * Creates and starts a network, all or nothing, after checking it against
    * the host; see create.ts.
@@ -65,6 +61,11 @@ export class NetworkManager {
   /** Changes the fields of a network named in the request; see update.ts. */
   update(request: UpdateRequest): Promise<UpdateResult> {
     return updateNetwork(this.context, request);
+  }
+
+  /** Describes the host as networks see it: interfaces, bridges, subnets in use and which types can be created. */
+  describeHost(): Promise<HostDescription> {
+    return describeHost(this.session, this.context.hostProbe, this.context.subnetPool);
   }
 
   /** Lists a network's DHCP leases, all or those of one MAC address. */
