@@ -27,6 +27,12 @@ export function checkIpConfig(input: IpConfigInput, family: IpFamily, field: str
   }
 
   const { address, subnet } = host;
+  const servesDhcp = input.dhcpRanges.length > 0 || (input.dhcpHosts ?? []).length > 0;
+  if (family === 6 && servesDhcp && subnet.prefixLength < 64) {
+    // dnsmasq 2.90 refuses to start: "prefix length must be at least 64".
+    collect(`${field}.address`, `invalid value ${quote(input.address)}: DHCPv6 needs a prefix length of at least 64, because dnsmasq rejects shorter ones; use for example ${formatIp(address)}/64, or drop the DHCP ranges and hosts`);
+    return undefined;
+  }
   const ranges = checkRanges(input.dhcpRanges, subnet, address, `${field}.dhcp_ranges`, collect);
   const hosts = checkHosts(input.dhcpHosts ?? [], family, subnet, address, `${field}.dhcp_hosts`, collect);
   if (found.length > 0) {

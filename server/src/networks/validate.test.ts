@@ -291,6 +291,14 @@ describe("validateSpec", () => {
     });
   }
 
+  it("rejects DHCPv6 on a prefix shorter than /64", () => {
+    const [violation] = violationsOf(nat({ ipv6: { address: "2001:db8:1::1/48", dhcpRanges: [{ start: "2001:db8:1::100", end: "2001:db8:1::1ff" }] } }));
+
+    assert.equal(violation.field, "network.ipv6.address");
+    assert.match(violation.description, /DHCPv6 needs a prefix length of at least 64/);
+    assert.equal(validateSpec(nat({ ipv6: { address: "2001:db8:1::1/48", dhcpRanges: [] } })).spec.ipv6?.prefixLength, 48);
+  });
+
   it("rejects DNS settings while DNS is disabled", () => {
     const [violation] = violationsOf(nat({ dns: { enabled: false, domain: "lab.example" } }));
 

@@ -293,7 +293,8 @@ export interface Ipv6Config {
   /**
    * The host's address on the network's bridge with its prefix length, for
    * example "2001:db8:1::1/64". Global unicast or unique local; not
-   * link-local.
+   * link-local. With DHCP ranges or hosts the prefix length must be at least
+   * 64, because libvirt's dnsmasq rejects shorter ones.
    */
   address: string;
   /** DHCPv6 ranges, inside the subnet and excluding the host address. */
