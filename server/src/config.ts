@@ -29,7 +29,7 @@ export interface AgentConfig {
   auditLog?: string;
   identities: IdentityRule[];
   protectedNetworks: string[];
-  /** Where NAT and ISOLATED networks created without a subnet get their /24 from. */
+  /** Pool that NAT and ISOLATED networks created without a subnet get their /24 from. */
   subnetPool: SubnetPool;
 }
 

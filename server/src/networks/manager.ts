@@ -18,7 +18,7 @@ import { parseNetworkXml } from "./xml";
 export interface NetworkManagerOptions {
   /** Reads interfaces, addresses and routes. Default: the kernel of the agent's network namespace. */
   hostProbe?: HostProbe;
-  /** Where NAT and ISOLATED subnets are allocated from. Default 10.100.0.0/16. */
+  /** Pool that NAT and ISOLATED subnets are allocated from. Default 10.100.0.0/16. */
   subnetPool?: SubnetPool;
 }
 

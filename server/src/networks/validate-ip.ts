@@ -74,7 +74,7 @@ function checkHostAddress(cidr: string, family: IpFamily, field: string, report:
   return { address, subnet };
 }
 
-/** The usable addresses of a subnet: all but the network address and, in IPv4, the broadcast address. */
+/** Returns the usable addresses of a subnet: all but the network address and, in IPv4, the broadcast address. */
 function usableBounds(subnet: Subnet): { first: bigint; last: bigint } {
   const last = lastAddressOf(subnet);
   return { first: subnet.network + 1n, last: subnet.family === 4 ? last - 1n : last };
