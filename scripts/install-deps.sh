@@ -5,7 +5,8 @@
 #
 #   1. Debian packages: libvirtd with its QEMU driver, virsh, dnsmasq, iptables/nftables, iproute2,
 #      the container engine and debootstrap for the agent image, Python's gRPC for the Python client
-#      test, openssl for the test certificate authorities (as root, only those that are missing)
+#      test, openssl for the test certificate authorities, busybox-static for the test guests (as
+#      root, only those that are missing)
 #   2. npm packages (`npm ci`, when node_modules is missing or older than package-lock.json)
 #   3. TypeScript build (`npx tsc -b`; the generated protobuf code is checked in, so no buf step)
 set -euo pipefail
@@ -33,6 +34,9 @@ readonly PACKAGES=(
   python3-grpc-tools
   # the integration tests make throwaway certificate authorities for mutual TLS
   openssl
+  # The integration tests' guests run busybox as their whole userland (integration/guest), and
+  # the tests ping from the sandbox's namespace with it.
+  busybox-static
 )
 
 step() {

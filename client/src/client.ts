@@ -1,4 +1,11 @@
-import { HostServiceClient, HostServiceDefinition, NetworkServiceClient, NetworkServiceDefinition } from "@netagent/proto";
+import {
+  HostServiceClient,
+  HostServiceDefinition,
+  InterfaceServiceClient,
+  InterfaceServiceDefinition,
+  NetworkServiceClient,
+  NetworkServiceDefinition,
+} from "@netagent/proto";
 import {
   CallOptions,
   Channel,
@@ -82,6 +89,8 @@ export type NetAgentCallOptions = CallOptions & DeadlineOptions;
 export interface NetAgentClient {
   /** netagent.v1.NetworkService: create, read, update, start, stop and delete networks, and list their DHCP leases. */
   readonly networks: NetworkServiceClient<DeadlineOptions>;
+  /** netagent.v1.InterfaceService: attach, detach, list and update guest interfaces. */
+  readonly interfaces: InterfaceServiceClient<DeadlineOptions>;
   /** netagent.v1.HostService: the host's interfaces, bridges, subnets in use and which network types it supports. */
   readonly host: HostServiceClient<DeadlineOptions>;
   /** Closes the underlying channel; calls after this fail. */
@@ -116,11 +125,16 @@ export function createNetAgentClient(options: NetAgentClientOptions = {}): NetAg
   });
 
   const host = factory.create(HostServiceDefinition, channel, {
+    "*": { deadline: defaultDeadlineMs, ...retryDefaults(options.retry) },
+  });
+
+  const interfaces = factory.create(InterfaceServiceDefinition, channel, {
     "*": { deadline: defaultDeadlineMs },
   });
 
   return {
     networks,
+    interfaces,
     host,
     close: () => channel.close(),
   };

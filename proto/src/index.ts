@@ -2,3 +2,5 @@ export * from "./gen/netagent/v1/network";
 export * from "./gen/netagent/v1/network_service";
 export * from "./gen/netagent/v1/host_service";
 export * from "./descriptor-set";
+export * from "./gen/netagent/v1/interface";
+export * from "./gen/netagent/v1/interface_service";

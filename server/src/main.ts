@@ -5,6 +5,7 @@ import { ProtectedNetworks } from "./auth/protection";
 import { AgentConfig, loadConfig, USAGE } from "./config";
 import { createAgentServer, listen } from "./grpc/server";
 import { KernelHostProbe } from "./host/facts";
+import { InterfaceManager } from "./interfaces/manager";
 import { LibvirtSession } from "./libvirt/session";
 import { serveMetrics } from "./metrics/endpoint";
 import { createMetricsRegistry } from "./metrics/registry";
@@ -33,8 +34,10 @@ async function main(): Promise<void> {
     logger: logger.child({ component: "libvirt" }),
   });
   const manager = new NetworkManager(session, { hostProbe: new KernelHostProbe(), subnetPool: config.subnetPool });
+  const interfaces = new InterfaceManager(session, logger.child({ component: "interfaces" }));
   const server = createAgentServer({
     manager,
+    interfaces,
     logger,
     identities: config.identities,
     protectedNetworks: new ProtectedNetworks(config.protectedNetworks),

@@ -9,6 +9,7 @@ import { DnsConfig, GetHostResponse, Host, Ipv4Config, ListDhcpLeasesResponse, L
 import { createNetAgentClient, DEFAULT_ADDRESS, NetAgentClient, NetAgentTlsOptions } from "../client";
 import { NetAgentError } from "../errors";
 import { hostDetails, leasesTable, networkDetails, networkTable, parseType } from "./format";
+import { addInterfaceCommands } from "./interface-commands";
 import { collect, parseDhcpHost, parseDnsHost, parseForwarder, parseIpv6DhcpHost, parseRange, parseWholeNumber } from "./options";
 import { ipv4FromSubnet } from "./subnet";
 
@@ -26,7 +27,7 @@ interface GlobalOptions {
 
 const program = new Command()
   .name("netagentctl")
-  .description("Manage libvirt networks through a netagent agent.")
+  .description("Manage libvirt networks and guest interfaces through a netagent agent.")
   .addOption(new Option("--address <address>", "agent address: unix:///PATH or HOST:PORT").env("NETAGENT_ADDRESS").default(DEFAULT_ADDRESS))
   .addOption(new Option("--timeout <seconds>", "deadline for each call, in seconds").default("30"))
   .option("--json", "print JSON (proto3 JSON mapping) instead of tables")
@@ -192,6 +193,14 @@ program
     }
     print(globals().json ? JSON.stringify(Host.toJSON(response.host), null, 2) : hostDetails(response.host));
   }));
+
+addInterfaceCommands(program, {
+  run,
+  print,
+  warn: (text) => process.stderr.write(`netagentctl: warning: ${text}\n`),
+  json: () => globals().json === true,
+  timeoutMs: () => Number(globals().timeout) * 1000,
+});
 
 interface CreateOptions {
   type: string;

@@ -7,9 +7,9 @@ import { toServerError } from "./status";
 
 /**
  * Middleware that writes one structured log line per call with the method,
- * peer, caller identity and role, status code, duration and target network.
- * Failed calls also log the status message, and INTERNAL and UNAVAILABLE ones
- * the underlying cause.
+ * peer, caller identity and role, status code, duration and the network and
+ * domain the call targets. Failed calls also log the status message, and
+ * INTERNAL and UNAVAILABLE ones the underlying cause.
  */
 export function callLogMiddleware(logger: Logger) {
   return async function* callLog<Request, Response>(
@@ -23,6 +23,7 @@ export function callLogMiddleware(logger: Logger) {
       caller: describeIdentity(context.caller.identity),
       role: context.caller.role,
       network: targetOf(call.request),
+      domain: domainOf(call.request),
     };
     const durationMs = () => Number(process.hrtime.bigint() - started) / 1e6;
 
@@ -48,12 +49,23 @@ function targetOf(request: unknown): string | undefined {
   if (typeof request !== "object" || request === null) {
     return undefined;
   }
-  const fields = request as { name?: unknown; network?: { name?: unknown } };
+  const fields = request as { name?: unknown; network?: unknown };
   if (typeof fields.name === "string" && fields.name !== "") {
     return fields.name;
   }
-  if (typeof fields.network?.name === "string") {
-    return fields.network.name;
+  // InterfaceService requests name the network directly.
+  if (typeof fields.network === "string") {
+    return fields.network === "" ? undefined : fields.network;
+  }
+  const network = fields.network as { name?: unknown } | undefined;
+  if (typeof network?.name === "string") {
+    return network.name;
   }
   return undefined;
+}
+
+/** Finds the libvirt domain an InterfaceService request is about, for the log line. */
+function domainOf(request: unknown): string | undefined {
+  const domain = typeof request === "object" && request !== null ? (request as { domain?: unknown }).domain : undefined;
+  return typeof domain === "string" && domain !== "" ? domain : undefined;
 }

@@ -12,6 +12,7 @@ import { FileDescriptorProto } from "google-protobuf/google/protobuf/descriptor_
 import pino from "pino";
 
 import { LibvirtSession } from "../libvirt/session";
+import { InterfaceManager } from "../interfaces/manager";
 import { NetworkManager } from "../networks/manager";
 import { createAgentServer, listen } from "./server";
 
@@ -39,8 +40,10 @@ describe("server reflection", () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "netagent-reflection-"));
+    const session = new LibvirtSession({ socketPath: join(dir, "no-libvirtd.sock") });
     server = createAgentServer({
-      manager: new NetworkManager(new LibvirtSession({ socketPath: join(dir, "no-libvirtd.sock") })),
+      manager: new NetworkManager(session),
+      interfaces: new InterfaceManager(session, pino({ level: "silent" })),
       logger: pino({ level: "silent" }),
     });
     address = `unix://${join(dir, "agent.sock")}`;
@@ -76,7 +79,7 @@ describe("server reflection", () => {
     const response = await ask(request);
 
     const names = response.getListServicesResponse()!.getServiceList().map((service) => service.getName());
-    assert.deepEqual(names.sort(), ["netagent.v1.HostService", "netagent.v1.NetworkService"]);
+    assert.deepEqual(names.sort(), ["netagent.v1.HostService", "netagent.v1.InterfaceService", "netagent.v1.NetworkService"]);
   });
 
   it("returns the file that defines NetworkService", async () => {

@@ -13,6 +13,7 @@ import pino from "pino";
 import { ProtectedNetworks } from "../auth/protection";
 import { IdentityRule, Role } from "../auth/roles";
 import { LibvirtSession } from "../libvirt/session";
+import { InterfaceManager } from "../interfaces/manager";
 import { NetworkManager } from "../networks/manager";
 import { createAgentServer, listen } from "./server";
 
@@ -40,6 +41,7 @@ async function startServer(options: { identities: IdentityRule[]; protectedNetwo
   });
   const server: Server = createAgentServer({
     manager: new NetworkManager(session),
+    interfaces: new InterfaceManager(session, pino({ level: "silent" })),
     logger: pino({ level: "silent" }),
     identities: options.identities,
     protectedNetworks: new ProtectedNetworks(options.protectedNetworks ?? []),

@@ -2,7 +2,7 @@ import { chmod, chown, mkdir, readFile, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 
 import { ServerCredentials } from "@grpc/grpc-js";
-import { HostServiceDefinition, NetworkServiceDefinition, readDescriptorSet } from "@netagent/proto";
+import { HostServiceDefinition, InterfaceServiceDefinition, NetworkServiceDefinition, readDescriptorSet } from "@netagent/proto";
 import { createServer, Server } from "nice-grpc";
 import { errorDetailsServerMiddleware } from "nice-grpc-error-details";
 import { prometheusServerMiddleware } from "nice-grpc-prometheus";
@@ -12,6 +12,7 @@ import type { Logger } from "pino";
 
 import { ProtectedNetworks } from "../auth/protection";
 import { DEFAULT_IDENTITY_RULES, IdentityRule } from "../auth/roles";
+import type { InterfaceManager } from "../interfaces/manager";
 import type { NetworkManager } from "../networks/manager";
 import { auditMiddleware } from "./audit";
 import { authorizationMiddleware } from "./authorization";
@@ -19,6 +20,7 @@ import { callLogMiddleware } from "./call-log";
 import { callerMiddleware } from "./caller";
 import { decodeGuardMiddleware, withDecodeGuard } from "./decode-guard";
 import { hostService } from "./host-service";
+import { interfaceService } from "./interface-service";
 import { formatForGrpc, ListenAddress } from "./listen-address";
 import { networkService } from "./network-service";
 import { peerIdentityInterceptor } from "./peer-identity";
@@ -28,6 +30,7 @@ import { statusMiddleware } from "./status";
 /** Dependencies and settings of createAgentServer. */
 export interface AgentServerOptions {
   manager: NetworkManager;
+  interfaces: InterfaceManager;
   logger: Logger;
   /** Rules that give callers their roles. Default: root is admin. */
   identities?: readonly IdentityRule[];
@@ -60,6 +63,7 @@ export function createAgentServer(options: AgentServerOptions): Server {
 
   server.add(withDecodeGuard(NetworkServiceDefinition), networkService(options.manager));
   server.add(withDecodeGuard(HostServiceDefinition), hostService(options.manager));
+  server.add(withDecodeGuard(InterfaceServiceDefinition), interfaceService(options.interfaces));
   server.add(withDecodeGuard(HealthDefinition), HealthServiceImpl(options.health));
   server.add(
     ServerReflectionService,

@@ -4,7 +4,18 @@ import { CallOptions, LibvirtConnection } from "./connection";
 import { LibvirtConnectionError } from "./errors";
 import { LibvirtLogger, silentLogger } from "./logger";
 import { AuthType, DriverFeature, ListLimit, RemoteProcedure, UUID_LENGTH } from "./protocol";
-import { DhcpLease, NetworkRef, readDhcpLease, readNetworkRef, writeNetworkRef } from "./structs";
+import {
+  DhcpLease,
+  DomainInterfaceAddresses,
+  DomainRef,
+  NetworkRef,
+  readDhcpLease,
+  readDomainInterfaceAddresses,
+  readDomainRef,
+  readNetworkRef,
+  writeDomainRef,
+  writeNetworkRef,
+} from "./structs";
 import type { MessageListener, MessageSubscription } from "./subscriptions";
 import { XdrReader, XdrWriter } from "./xdr";
 
@@ -262,6 +273,103 @@ export class LibvirtClient extends EventEmitter {
       reader.readUint(); // The count of leases, which the array already contains.
       return leases;
     });
+  }
+
+  /** Lists domains. `flags` combines virConnectListAllDomainsFlags, and 0 lists all domains. */
+  async listAllDomains(flags = 0): Promise<DomainRef[]> {
+    // need_results 1 asks for the list itself, not only its length.
+    const args = new XdrWriter().writeInt(1).writeUint(flags).finish();
+    const reply = await this.call(RemoteProcedure.CONNECT_LIST_ALL_DOMAINS, args);
+    return decode(reply, (reader) => {
+      const domains = reader.readArray(ListLimit.DOMAINS, readDomainRef);
+      reader.readUint(); // The count of domains, which the array already contains.
+      return domains;
+    });
+  }
+
+  async domainLookupByName(name: string): Promise<DomainRef> {
+    const args = new XdrWriter().writeString(name).finish();
+    const reply = await this.call(RemoteProcedure.DOMAIN_LOOKUP_BY_NAME, args);
+    return decode(reply, readDomainRef);
+  }
+
+  /** Returns the domain's XML. DomainXmlFlag.INACTIVE selects the persistent definition. */
+  async domainGetXmlDesc(domain: DomainRef, flags = 0): Promise<string> {
+    const writer = new XdrWriter();
+    writeDomainRef(writer, domain);
+    writer.writeUint(flags);
+    const reply = await this.call(RemoteProcedure.DOMAIN_GET_XML_DESC, writer.finish());
+    return decode(reply, (reader) => reader.readString());
+  }
+
+  async domainIsActive(domain: DomainRef): Promise<boolean> {
+    const reply = await this.callWithDomain(RemoteProcedure.DOMAIN_IS_ACTIVE, domain);
+    return decode(reply, (reader) => reader.readInt() !== 0);
+  }
+
+  async domainIsPersistent(domain: DomainRef): Promise<boolean> {
+    const reply = await this.callWithDomain(RemoteProcedure.DOMAIN_IS_PERSISTENT, domain);
+    return decode(reply, (reader) => reader.readInt() !== 0);
+  }
+
+  /** Adds a device to the running domain (DomainDeviceModifyFlag.LIVE), its persistent definition (CONFIG) or both. */
+  async domainAttachDeviceFlags(domain: DomainRef, xml: string, flags: number): Promise<void> {
+    await this.callWithDomainXml(RemoteProcedure.DOMAIN_ATTACH_DEVICE_FLAGS, domain, xml, flags);
+  }
+
+  /**
+   * Removes a device that `xml` describes. With LIVE, QEMU asks the guest to
+   * release the device; libvirt 9.0 waits up to 5 s for that and returns
+   * without an error even when the guest has not released it yet.
+   */
+  async domainDetachDeviceFlags(domain: DomainRef, xml: string, flags: number): Promise<void> {
+    await this.callWithDomainXml(RemoteProcedure.DOMAIN_DETACH_DEVICE_FLAGS, domain, xml, flags);
+  }
+
+  /**
+   * Asks for the removal of the device with this alias and returns at once.
+   * For a running domain the removal completes when libvirt emits the
+   * DEVICE_REMOVED event.
+   */
+  async domainDetachDeviceAlias(domain: DomainRef, alias: string, flags: number): Promise<void> {
+    const writer = new XdrWriter();
+    writeDomainRef(writer, domain);
+    writer.writeString(alias);
+    writer.writeUint(flags);
+    await this.call(RemoteProcedure.DOMAIN_DETACH_DEVICE_ALIAS, writer.finish());
+  }
+
+  /** Changes a device in place, for example an interface's link state. */
+  async domainUpdateDeviceFlags(domain: DomainRef, xml: string, flags: number): Promise<void> {
+    await this.callWithDomainXml(RemoteProcedure.DOMAIN_UPDATE_DEVICE_FLAGS, domain, xml, flags);
+  }
+
+  /**
+   * Returns the addresses of a running domain's interfaces. `source` is an
+   * InterfaceAddressesSource: LEASE reads the DHCP leases of libvirt's own
+   * networks, AGENT asks the guest agent, ARP reads the host's ARP table.
+   */
+  async domainInterfaceAddresses(domain: DomainRef, source: number, flags = 0): Promise<DomainInterfaceAddresses[]> {
+    const writer = new XdrWriter();
+    writeDomainRef(writer, domain);
+    writer.writeUint(source);
+    writer.writeUint(flags);
+    const reply = await this.call(RemoteProcedure.DOMAIN_INTERFACE_ADDRESSES, writer.finish());
+    return decode(reply, (reader) => reader.readArray(ListLimit.DOMAIN_INTERFACES, readDomainInterfaceAddresses));
+  }
+
+  private callWithDomain(procedure: number, domain: DomainRef): Promise<Buffer> {
+    const writer = new XdrWriter();
+    writeDomainRef(writer, domain);
+    return this.call(procedure, writer.finish());
+  }
+
+  private callWithDomainXml(procedure: number, domain: DomainRef, xml: string, flags: number): Promise<Buffer> {
+    const writer = new XdrWriter();
+    writeDomainRef(writer, domain);
+    writer.writeString(xml);
+    writer.writeUint(flags);
+    return this.call(procedure, writer.finish());
   }
 
   private callWithNetwork(procedure: number, network: NetworkRef): Promise<Buffer> {

@@ -18,11 +18,14 @@ export { LibvirtLogger } from "./logger";
 export * from "./protocol";
 export {
   DhcpLease,
+  DomainInterfaceAddresses,
+  DomainIpAddress,
   DomainRef,
   formatUuid,
   NetworkRef,
   parseUuid,
   readDhcpLease,
+  readDomainInterfaceAddresses,
   readDomainRef,
   readNetworkRef,
   readRemoteError,

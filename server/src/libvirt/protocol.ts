@@ -92,6 +92,8 @@ export const RemoteProcedure = {
   CONNECT_SUPPORTS_FEATURE: 60,
   AUTH_LIST: 66,
   AUTH_POLKIT: 70,
+  DOMAIN_IS_ACTIVE: 150,
+  DOMAIN_IS_PERSISTENT: 151,
   NETWORK_IS_ACTIVE: 152,
   NETWORK_IS_PERSISTENT: 153,
   CONNECT_GET_LIB_VERSION: 157,
@@ -112,9 +114,9 @@ export const RemoteProcedure = {
   DOMAIN_INTERFACE_ADDRESSES: 353,
   DOMAIN_EVENT_CALLBACK_DEVICE_ADDED: 354,
   DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED: 367,
-  // NOTE: the copy of remote_protocol.x checked ends at 378. libvirtd 9.0 replies
-  // to 392 with "Unable to decode message payload", not "unknown procedure", but
-  // that 392 is DETACH_DEVICE_ALIAS has not been checked in libvirt's source.
+  // go-libvirt's remote_protocol.gen.go, generated from remote_protocol.x, lists
+  // 392 as REMOTE_PROC_DOMAIN_DETACH_DEVICE_ALIAS, and libvirtd 9.0 detaches a
+  // device by its alias through it.
   DOMAIN_DETACH_DEVICE_ALIAS: 392,
 } as const;
 

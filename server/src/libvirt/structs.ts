@@ -1,8 +1,9 @@
 // XDR forms of the structs that many procedures share: remote_nonnull_network,
-// remote_nonnull_domain and remote_error (src/remote/remote_protocol.x).
+// remote_nonnull_domain and remote_error, and of remote_domain_interface
+// (src/remote/remote_protocol.x).
 
 import type { RemoteErrorFields } from "./errors";
-import { UUID_LENGTH } from "./protocol";
+import { ListLimit, UUID_LENGTH } from "./protocol";
 import { XdrReader, XdrWriter } from "./xdr";
 
 /** A libvirt network handle (remote_nonnull_network). libvirtd looks the network up by UUID. */
@@ -89,6 +90,35 @@ export function writeDhcpLease(writer: XdrWriter, lease: DhcpLease): void {
   writer.writeUint(lease.prefix);
   writer.writeOptional(lease.hostname, writeString);
   writer.writeOptional(lease.clientId, writeString);
+}
+
+/** One address of a guest interface (remote_domain_ip_addr). */
+export interface DomainIpAddress {
+  /** IpAddressType: 0 IPv4, 1 IPv6. */
+  type: number;
+  address: string;
+  prefix: number;
+}
+
+/** A guest interface with its addresses, as DOMAIN_INTERFACE_ADDRESSES returns it (remote_domain_interface). */
+export interface DomainInterfaceAddresses {
+  /** The host-side device for lease and ARP sources, for example "vnet3"; the guest's name for the agent source. */
+  name: string;
+  /** MAC address, for example "52:54:00:12:34:56", when libvirt knows it. */
+  hwaddr: string | undefined;
+  addresses: DomainIpAddress[];
+}
+
+export function readDomainInterfaceAddresses(reader: XdrReader): DomainInterfaceAddresses {
+  const name = reader.readString();
+  const hwaddr = reader.readOptional((r) => r.readString());
+  const addresses = reader.readArray(ListLimit.DOMAIN_IP_ADDRESSES, (r) => {
+    const type = r.readInt();
+    const address = r.readString();
+    const prefix = r.readUint();
+    return { type, address, prefix };
+  });
+  return { name, hwaddr, addresses };
 }
 
 /** Reads a remote_error, the payload of every REPLY with status ERROR. */
