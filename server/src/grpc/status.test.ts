@@ -13,7 +13,7 @@ import {
   UnavailableError,
 } from "../errors";
 import { LibvirtConnectionError, LibvirtError } from "../libvirt";
-import { toServerError } from "./status";
+import { MAX_STATUS_TEXT_LENGTH, toServerError } from "./status";
 
 describe("toServerError", () => {
   it("maps invalid arguments to INVALID_ARGUMENT with field violations", () => {
@@ -54,6 +54,16 @@ describe("toServerError", () => {
     assert.equal(error.code, Status.INTERNAL);
     assert.doesNotMatch(error.details, /secret detail/);
     assert.equal((error as ServerError & { cause?: unknown }).cause, cause);
+  });
+
+  it("bounds huge messages and descriptions", () => {
+    const huge = "\u0001".repeat(3_000_000);
+    const error = toServerError(new InvalidArgumentError([{ field: "domain", description: `invalid value ${JSON.stringify(huge)}` }]));
+    const violations = (error as RichServerError).extra[0] as { fieldViolations: Array<{ description: string }> };
+
+    assert.ok(error.details.length <= MAX_STATUS_TEXT_LENGTH, `message has ${error.details.length} characters`);
+    assert.ok(violations.fieldViolations[0].description.length <= MAX_STATUS_TEXT_LENGTH);
+    assert.match(violations.fieldViolations[0].description, /\.\.\. \(18000016 characters\)$/);
   });
 
   it("passes ServerError through unchanged", () => {

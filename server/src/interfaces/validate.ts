@@ -160,7 +160,7 @@ export function validateFilter(filter: InterfaceFilter): void {
 }
 
 function checkDomainName(name: string, field: string, violations: FieldViolation[]): void {
-  const quoted = JSON.stringify(name);
+  const quoted = JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}...` : name);
   if (name === "") {
     violations.push({ field, description: "missing: set the libvirt domain name, as `virsh list --all` shows it" });
   } else if (name.includes("/") || /[\u0000-\u001f\u007f]/.test(name)) {
