@@ -4,6 +4,7 @@
 import { InvalidArgumentError } from "../errors";
 import { NetworkUpdateCommand, NetworkUpdateSection } from "../libvirt";
 import type { DhcpHost, DhcpRange, DnsHost, IpConfig, NetworkSpec, NetworkSpecInput } from "./model";
+import { quote } from "./names";
 import { renderDhcpHostXml, renderDnsHostXml, renderRangeXml } from "./xml";
 
 /** Input fields that UpdateNetwork can change, by their proto paths. */
@@ -55,8 +56,8 @@ export function applyMask(current: NetworkSpecInput, requested: NetworkSpecInput
       unknown.map((path) => ({
         field: "update_mask",
         description: immutable.includes(path)
-          ? `${JSON.stringify(path)} cannot be changed: name and type identify the network and the others are output only; delete and create the network instead`
-          : `unknown path ${JSON.stringify(path)}: use one of ${Object.keys(SETTERS).join(", ")} or *`,
+          ? `${quote(path)} cannot be changed: name and type identify the network and the others are output only; delete and create the network instead`
+          : `unknown path ${quote(path)}: use one of ${Object.keys(SETTERS).join(", ")} or *`,
       })),
     );
   }
