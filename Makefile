@@ -1,7 +1,7 @@
 # netagent's entry points. Every target runs from the repository root; run, deps and test need
 # root because they install Debian packages and start libvirtd in a network namespace.
 
-.PHONY: run deps build gen test test-unit test-integration clean
+.PHONY: run deps build gen test test-unit test-integration bench clean
 
 # Install dependencies, build, and run the agent in the foreground on unix:///run/netagent/netagent.sock,
 # with a sandboxed libvirtd unless one already answers on /run/libvirt/libvirt-sock (Ctrl-C stops both).
@@ -28,7 +28,7 @@ test:
 
 # Run only the unit tests, against the last build (run `make build` first).
 test-unit:
-	npx mocha 'server/dist/**/*.test.js' 'client/dist/**/*.test.js'
+	npx mocha 'server/dist/**/*.test.js' 'client/dist/**/*.test.js' 'bench/dist/**/*.test.js'
 
 # Run only the integration tests, against the last build; needs root and the Debian packages from `make deps`.
 test-integration:
@@ -41,7 +41,14 @@ test-integration:
 image: deps
 	scripts/image.sh
 
+# Install and build, then measure the agent against python3-libvirt, virsh and bare gRPC servers in a
+# sandboxed libvirtd (about 5 minutes, as root); prints one pass/fail line per target and rewrites
+# docs/benchmarks.md. Not part of `make test`. Options: make bench BENCH_ARGS=--quick (or --help).
+bench:
+	scripts/install-deps.sh
+	node bench/dist/main.js $(BENCH_ARGS)
+
 # Delete build output (dist/ folders and TypeScript's incremental build files); keeps node_modules.
 clean:
 	npx tsc -b --clean
-	rm -rf proto/dist server/dist client/dist integration/dist
+	rm -rf proto/dist server/dist client/dist integration/dist bench/dist

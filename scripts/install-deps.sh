@@ -5,8 +5,8 @@
 #
 #   1. Debian packages: libvirtd with its QEMU driver, virsh, dnsmasq, iptables/nftables, iproute2,
 #      the container engine and debootstrap for the agent image, Python's gRPC for the Python client
-#      test, openssl for the test certificate authorities, busybox-static for the test guests (as
-#      root, only those that are missing)
+#      test, openssl for the test certificate authorities, busybox-static for the test guests,
+#      python3-libvirt for `make bench` (as root, only those that are missing)
 #   2. npm packages (`npm ci`, when node_modules is missing or older than package-lock.json)
 #   3. TypeScript build (`npx tsc -b`; the generated protobuf code is checked in, so no buf step)
 set -euo pipefail
@@ -37,6 +37,8 @@ readonly PACKAGES=(
   # The integration tests' guests run busybox as their whole userland (integration/guest), and
   # the tests ping from the sandbox's namespace with it.
   busybox-static
+  # libvirt's C client for Python: the reference that `make bench` measures the agent against.
+  python3-libvirt
 )
 
 step() {

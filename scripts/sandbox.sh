@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Starts and stops a private libvirtd for tests and `make run`.
 #
-#   sandbox.sh start DIR NETNS   start virtlogd and libvirtd in network namespace NETNS
-#   sandbox.sh stop DIR          stop everything that `start DIR ...` started, then delete DIR
+#   sandbox.sh start DIR NETNS      start virtlogd and libvirtd in network namespace NETNS
+#   sandbox.sh start-libvirtd DIR   start libvirtd again, in the same namespaces, after it stopped
+#   sandbox.sh stop DIR             stop everything that `start DIR ...` started, then delete DIR
 #
 # The daemons run in their own network namespace, so bridges, dnsmasq and firewall rules never
 # reach the machine's interfaces. They also run in a private mount namespace where DIR's subfolders
@@ -18,7 +19,15 @@
 #
 # Environment: SANDBOX_START_TIMEOUT, seconds that start waits for `virsh version` to succeed
 # (default 30).
-# Requires root, iproute2, util-linux (unshare, setpriv) and libvirt (scripts/install-deps.sh).
+# SANDBOX_DNSMASQ_HOLD=yes lets tests hold a network's start at a known step, after libvirtd has
+# created the bridge and before it runs dnsmasq. libvirtd then runs dnsmasq as DIR/bin/dnsmasq, a
+# symbolic link to the real binary. To hold the start of NETWORK, a test creates the file
+# DIR/dnsmasq-hold/NETWORK and points the link at DIR/dnsmasq-wrapper. The wrapper creates
+# DIR/dnsmasq-hold/NETWORK.waiting and waits (up to 60 s) until the hold file is gone, then runs
+# the real dnsmasq; if libvirtd died meanwhile, it exits without running it. The test points the
+# link back at the real binary when it releases the hold, because libvirtd accepts a dnsmasq
+# process as its own only when the process's binary is the one the link resolves to.
+# Requires root, iproute2, util-linux (unshare, nsenter, setpriv) and libvirt (scripts/install-deps.sh).
 set -euo pipefail
 
 SELF="$(readlink -f "${BASH_SOURCE[0]}")"
@@ -49,7 +58,7 @@ readonly MOUNTS=(
 )
 
 usage() {
-  echo "usage: $0 start DIR NETNS | stop DIR" >&2
+  echo "usage: $0 start DIR NETNS | start-libvirtd DIR | stop DIR" >&2
   exit 2
 }
 
@@ -129,10 +138,47 @@ netns_exists() {
   [[ -n $1 && -e /run/netns/$1 ]]
 }
 
+# Writes DIR/bin/dnsmasq and DIR/dnsmasq-wrapper for SANDBOX_DNSMASQ_HOLD (see the top). libvirt
+# passes each network's configuration as --conf-file=.../NETWORK.conf, which names the network.
+write_dnsmasq_wrapper() {
+  local dir=$1 dnsmasq
+  dnsmasq=$(command -v dnsmasq) || die "dnsmasq is not installed"
+  mkdir -p "$dir/bin" "$dir/dnsmasq-hold"
+  ln -s "$dnsmasq" "$dir/bin/dnsmasq"
+  cat >"$dir/dnsmasq-wrapper" <<EOF
+#!/bin/sh
+# Test wrapper written by sandbox.sh: holds a network's dnsmasq while $dir/dnsmasq-hold/NETWORK exists.
+hold=$dir/dnsmasq-hold
+network=
+for arg in "\$@"; do
+  case \$arg in --conf-file=*) network=\$(basename "\${arg#--conf-file=}" .conf) ;; esac
+done
+if [ -n "\$network" ] && [ -e "\$hold/\$network" ]; then
+  : >"\$hold/\$network.waiting"
+  ticks=0
+  while [ -e "\$hold/\$network" ] && [ \$ticks -lt 600 ] && kill -0 \$PPID 2>/dev/null; do
+    sleep 0.1
+    ticks=\$((ticks + 1))
+  done
+  kill -0 \$PPID 2>/dev/null || exit 1
+fi
+exec $dnsmasq "\$@"
+EOF
+  chmod 755 "$dir/dnsmasq-wrapper"
+}
+
+# Starts libvirtd in the background. When HOLD_DNSMASQ is yes, DIR/bin comes first in its PATH,
+# where libvirtd looks for dnsmasq.
+run_libvirtd() {
+  local dir=$1 hold_dnsmasq=$2 path=$PATH
+  [[ $hold_dnsmasq == yes ]] && path=$dir/bin:$PATH
+  PATH=$path libvirtd -d -p "$dir/libvirtd.pid" </dev/null >/dev/null
+}
+
 # Runs inside `ip netns exec NETNS unshare --mount --propagation private`, so the bind mounts
 # below are seen only by this process and the daemons it starts.
 launch_daemons() {
-  local dir=$1 hide_kvm=$2 entry
+  local dir=$1 hide_kvm=$2 hold_dnsmasq=$3 entry
   for entry in "${MOUNTS[@]}"; do
     # mkdir acts on the shared file system: /run/libvirt may not exist yet on a machine where no
     # libvirtd has run, and an empty folder there is harmless.
@@ -145,7 +191,7 @@ launch_daemons() {
   # Both daemons redirect stdin, stdout and stderr to /dev/null once they are in the background.
   # Errors before that point (a bad configuration file, say) reach this script's stderr.
   virtlogd -d -p "$dir/virtlogd.pid" </dev/null >/dev/null
-  libvirtd -d -p "$dir/libvirtd.pid" </dev/null >/dev/null
+  run_libvirtd "$dir" "$hold_dnsmasq"
 }
 
 # Copies the machine's libvirt configuration into ETC_DIR without any defined networks, guests or
@@ -229,7 +275,7 @@ wait_for_libvirtd() {
 }
 
 start_sandbox() {
-  local dir=$1 netns=$2 timeout=${SANDBOX_START_TIMEOUT:-30} sub hide_kvm started
+  local dir=$1 netns=$2 timeout=${SANDBOX_START_TIMEOUT:-30} hold_dnsmasq=${SANDBOX_DNSMASQ_HOLD:-no} sub hide_kvm started
   [[ $dir == /* ]] || die "DIR must be an absolute path, got '$dir'"
   # DIR goes into a libvirt URI, where spaces, '?', '&' and '%' would change its meaning.
   [[ $dir =~ ^[A-Za-z0-9_./-]+$ ]] || die "DIR may contain only letters, digits and _ . / -, got '$dir'"
@@ -237,6 +283,7 @@ start_sandbox() {
   ((${#dir} <= 90)) || die "DIR is too long for a UNIX socket path (at most 90 bytes): '$dir'"
   [[ $netns =~ ^[A-Za-z0-9_.-]{1,64}$ ]] || die "NETNS may contain only letters, digits and _ . -, got '$netns'"
   [[ $timeout =~ ^[0-9]+$ ]] || die "SANDBOX_START_TIMEOUT must be a whole number of seconds, got '$timeout'"
+  [[ $hold_dnsmasq == yes || $hold_dnsmasq == no ]] || die "SANDBOX_DNSMASQ_HOLD must be yes or no, got '$hold_dnsmasq'"
   if [[ -e $dir && -n $(ls -A "$dir") ]]; then
     die "$dir is not empty; run '$0 stop $dir' to stop an old sandbox there, or choose an empty folder"
   fi
@@ -267,8 +314,13 @@ start_sandbox() {
     log "hiding /dev/kvm because user $QEMU_USER may not open it; guests must use TCG (<domain type='qemu'>)"
   fi
 
+  if [[ $hold_dnsmasq == yes ]]; then
+    write_dnsmasq_wrapper "$dir"
+    log "libvirtd runs dnsmasq as $dir/bin/dnsmasq, so that tests can hold a network's start"
+  fi
+
   started=$SECONDS
-  if ! ip netns exec "$netns" unshare --mount --propagation private "$SELF" __launch "$dir" "$hide_kvm"; then
+  if ! ip netns exec "$netns" unshare --mount --propagation private "$SELF" __launch "$dir" "$hide_kvm" "$hold_dnsmasq"; then
     echo "sandbox: error: starting virtlogd or libvirtd failed" >&2
     exit 1
   fi
@@ -279,6 +331,24 @@ start_sandbox() {
     log "warning: could not save QEMU capabilities to $CAPS_SEED, so the next sandbox probes QEMU again"
   fi
   log "libvirtd (pid $(cat "$dir/libvirtd.pid")) is ready on $dir/run/libvirt-sock after $((SECONDS - started))s"
+}
+
+# Starts libvirtd again after it stopped or was killed, in the network and mount namespaces of the
+# sandbox's virtlogd, which are the ones the first libvirtd ran in.
+start_libvirtd() {
+  local dir=$1 timeout=${SANDBOX_START_TIMEOUT:-30} virtlogd pid
+  [[ $dir == /* ]] || die "DIR must be an absolute path, got '$dir'"
+  [[ -f $dir/$MARKER ]] || die "$dir has no $MARKER file, so it is not a sandbox folder"
+  if pid=$(live_pid libvirtd "$dir/libvirtd.pid"); then
+    die "libvirtd of $dir still runs (pid $pid); stop it first"
+  fi
+  virtlogd=$(live_pid virtlogd "$dir/virtlogd.pid") ||
+    die "virtlogd of $dir is not running, so its namespaces are gone; stop the sandbox and start a new one"
+  local hold_dnsmasq=no
+  [[ -d $dir/bin ]] && hold_dnsmasq=yes
+  nsenter --target "$virtlogd" --mount --net "$SELF" __libvirtd "$dir" "$hold_dnsmasq"
+  wait_for_libvirtd "$dir" "$timeout"
+  log "libvirtd (pid $(cat "$dir/libvirtd.pid")) is ready again on $dir/run/libvirt-sock"
 }
 
 # Destroys every running guest and active network, so that libvirtd stops the qemu and dnsmasq
@@ -360,14 +430,23 @@ main() {
       [[ $EUID -eq 0 ]] || die "must run as root"
       start_sandbox "$1" "$2"
       ;;
+    start-libvirtd)
+      (($# == 1)) || usage
+      [[ $EUID -eq 0 ]] || die "must run as root"
+      start_libvirtd "$1"
+      ;;
     stop)
       (($# == 1)) || usage
       [[ $EUID -eq 0 ]] || die "must run as root"
       stop_sandbox "$1"
       ;;
     __launch)
+      (($# == 3)) || usage
+      launch_daemons "$1" "$2" "$3"
+      ;;
+    __libvirtd)
       (($# == 2)) || usage
-      launch_daemons "$1" "$2"
+      run_libvirtd "$1" "$2"
       ;;
     *)
       usage

@@ -3,7 +3,7 @@
 #
 #   1. scripts/install-deps.sh (Debian packages, npm packages, TypeScript build)
 #   2. buf lint on the protobuf contract
-#   3. unit tests: server/dist and client/dist, *.test.js
+#   3. unit tests: server/dist, client/dist and bench/dist, *.test.js
 #   4. the agent image (scripts/image.sh), in the container engine that DOCKER_HOST names, or else
 #      in netagent's own engine (scripts/engine.sh), which this script starts if it does not run
 #      and stops at the end
@@ -185,7 +185,7 @@ else
   failed=$((failed + 1))
 fi
 
-run_mocha_suite unit "$UNIT_TIMEOUT" 'server/dist/**/*.test.js' 'client/dist/**/*.test.js'
+run_mocha_suite unit "$UNIT_TIMEOUT" 'server/dist/**/*.test.js' 'client/dist/**/*.test.js' 'bench/dist/**/*.test.js'
 
 # docker build prints every package that apt installs, so its output is shown only on failure.
 log "building the agent image for the container suite"

@@ -1,10 +1,14 @@
 import {
+  EventServiceClient,
+  EventServiceDefinition,
   HostServiceClient,
   HostServiceDefinition,
   InterfaceServiceClient,
   InterfaceServiceDefinition,
   NetworkServiceClient,
   NetworkServiceDefinition,
+  WatchEventsRequest,
+  WatchEventsResponse,
 } from "@netagent/proto";
 import {
   CallOptions,
@@ -21,6 +25,7 @@ import { RetryOptions, retryMiddleware } from "nice-grpc-client-middleware-retry
 import { errorDetailsClientMiddleware } from "nice-grpc-error-details";
 
 import { fromClientError, NetAgentError } from "./errors";
+import { watchEvents, WatchEventsOptions } from "./watch";
 
 /** The agent's default address: its UNIX socket. */
 export const DEFAULT_ADDRESS = "unix:///run/netagent/netagent.sock";
@@ -91,6 +96,21 @@ export interface NetAgentClient {
   readonly networks: NetworkServiceClient<DeadlineOptions>;
   /** netagent.v1.InterfaceService: attach, detach, list and update guest interfaces. */
   readonly interfaces: InterfaceServiceClient<DeadlineOptions>;
+  /** netagent.v1.EventService as generated, without a default deadline, since its stream has no end. */
+  readonly events: EventServiceClient<DeadlineOptions>;
+  /**
+   * Watches network and interface events, re-opening the stream after
+   * UNAVAILABLE with backoff; see WatchEventsOptions. Events may have been
+   * missed after each resync marker: list again, then apply what follows.
+   *
+   * @example
+   * const stop = new AbortController();
+   * for await (const { event } of agent.watchEvents({ network: "lab" }, { signal: stop.signal })) {
+   *   if (event?.$case === "resync") relist();
+   *   else if (event?.$case === "network") apply(event.value);
+   * }
+   */
+  watchEvents(request?: Partial<WatchEventsRequest>, options?: WatchEventsOptions): AsyncGenerator<WatchEventsResponse, void, undefined>;
   /** netagent.v1.HostService: the host's interfaces, bridges, subnets in use and which network types it supports. */
   readonly host: HostServiceClient<DeadlineOptions>;
   /** Closes the underlying channel; calls after this fail. */
@@ -131,10 +151,13 @@ export function createNetAgentClient(options: NetAgentClientOptions = {}): NetAg
   const interfaces = factory.create(InterfaceServiceDefinition, channel, {
     "*": { deadline: defaultDeadlineMs },
   });
+  const events = factory.create(EventServiceDefinition, channel);
 
   return {
     networks,
     interfaces,
+    events,
+    watchEvents: (request, watchOptions) => watchEvents(events, request, watchOptions),
     host,
     close: () => channel.close(),
   };

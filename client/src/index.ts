@@ -9,6 +9,7 @@ export {
   NetAgentTlsOptions,
 } from "./client";
 export { FieldViolation, NetAgentError } from "./errors";
+export { WatchEventsOptions } from "./watch";
 export {
   createNetAgentFleet,
   DEFAULT_FLEET_CONCURRENCY,

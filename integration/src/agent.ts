@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 import { createNetAgentClient, NetAgentClient } from "@netagent/client";
@@ -17,13 +18,17 @@ export interface RunningAgent {
   waitForLogLine(matches: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
   /** Stops the agent by PID (SIGTERM, then SIGKILL after 5 s). */
   stop(): Promise<void>;
+  /** Resolves with the agent's exit code once it exited, or null when a signal ended it. */
+  exited: Promise<number | null>;
 }
 
 const MAIN = resolve(__dirname, "../../server/dist/main.js");
 
 /** Options of startAgent. */
 export interface AgentOptions {
+  /** libvirtd socket the agent connects to; default: the sandbox's. */
   libvirtSocket?: string;
+  /** Name of the agent's socket in the sandbox folder, without ".sock"; default "agent". */
   name?: string;
   /** --listen; default: a UNIX socket in the sandbox folder. */
   listen?: string;
@@ -35,6 +40,15 @@ export interface AgentOptions {
    * still runs in the sandbox, and so do its bridges.
    */
   hostNamespace?: boolean;
+  /** Node.js options placed before the agent's script, for example ["--cpu-prof"]. */
+  nodeOptions?: string[];
+  /** The agent's --log-level; default "debug". */
+  logLevel?: string;
+  /**
+   * File that receives the agent's stdout (its JSON log), so that this
+   * process spends no time reading it; logLines() then parses the file.
+   */
+  logFile?: string;
 }
 
 /**
@@ -45,26 +59,47 @@ export interface AgentOptions {
 export async function startAgent(sandbox: Sandbox, options: AgentOptions = {}): Promise<RunningAgent> {
   const socketPath = join(sandbox.dir, `${options.name ?? "agent"}.sock`);
   const listen = options.listen ?? `unix://${socketPath}`;
-  const agentCommand = [process.execPath, MAIN, "--listen", listen, "--libvirt-socket", options.libvirtSocket ?? sandbox.libvirtSocket, "--log-level", "debug", ...(options.args ?? [])];
+  const agentCommand = [
+    process.execPath,
+    ...(options.nodeOptions ?? []),
+    MAIN,
+    "--listen",
+    listen,
+    "--libvirt-socket",
+    options.libvirtSocket ?? sandbox.libvirtSocket,
+    "--log-level",
+    options.logLevel ?? "debug",
+    ...(options.args ?? []),
+  ];
   const [command, ...args] = options.hostNamespace ? agentCommand : ["ip", "netns", "exec", sandbox.netns, ...agentCommand];
   // NETAGENT_* variables of the test run would change the agent's configuration.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("NETAGENT_")));
-  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env });
+  const logFd = options.logFile === undefined ? undefined : openSync(options.logFile, "a");
+  const child = spawn(command, args, { stdio: ["ignore", logFd ?? "pipe", "pipe"], env });
+  if (logFd !== undefined) {
+    closeSync(logFd);
+  }
+
   const lines: Array<Record<string, unknown>> = [];
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   let stderr = "";
-  collectJsonLines(child, lines);
+  if (options.logFile === undefined) {
+    collectJsonLines(child, lines);
+  }
   child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const logLines = options.logFile === undefined ? () => lines : () => parseJsonLines(readFileSync(options.logFile!, "utf8"));
 
   const agent: RunningAgent = {
     address: listen,
     pid: child.pid!,
-    logLines: () => lines,
-    waitForLogLine: (matches) => waitForLine(lines, matches),
+    logLines,
+    waitForLogLine: (matches) => waitForLine(logLines, matches),
     stop: () => stopChild(child),
+    exited,
   };
 
   try {
-    const serving = await waitUntilServing(child, lines, () => stderr);
+    const serving = await waitUntilServing(child, logLines, () => stderr);
     if (!listen.startsWith("unix://")) {
       agent.address = String(serving.listen);
     }
@@ -94,12 +129,19 @@ function collectJsonLines(child: ChildProcess, lines: Array<Record<string, unkno
   });
 }
 
+/** Parses complete JSON lines; a last line without its newline is still being written and is skipped. */
+function parseJsonLines(text: string): Array<Record<string, unknown>> {
+  const complete = text.split("\n").slice(0, -1);
+  return complete.filter((line) => line.trim() !== "").map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
 async function waitForLine(
-  lines: Array<Record<string, unknown>>,
+  logLines: () => Array<Record<string, unknown>>,
   matches: (line: Record<string, unknown>) => boolean,
 ): Promise<Record<string, unknown>> {
   const deadline = Date.now() + 5_000;
   for (;;) {
+    const lines = logLines();
     const found = lines.find(matches);
     if (found !== undefined) {
       return found;
@@ -111,10 +153,14 @@ async function waitForLine(
   }
 }
 
-async function waitUntilServing(child: ChildProcess, lines: Array<Record<string, unknown>>, stderr: () => string): Promise<Record<string, unknown>> {
+async function waitUntilServing(
+  child: ChildProcess,
+  logLines: () => Array<Record<string, unknown>>,
+  stderr: () => string,
+): Promise<Record<string, unknown>> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
-    const serving = lines.find((line) => line.msg === "serving");
+    const serving = logLines().find((line) => line.msg === "serving");
     if (serving !== undefined) {
       return serving;
     }

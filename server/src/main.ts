@@ -3,6 +3,8 @@ import pino from "pino";
 
 import { ProtectedNetworks } from "./auth/protection";
 import { AgentConfig, loadConfig, USAGE } from "./config";
+import { createEventStream } from "./events";
+import { AgentHealth } from "./grpc/health";
 import { createAgentServer, listen } from "./grpc/server";
 import { KernelHostProbe } from "./host/facts";
 import { InterfaceManager } from "./interfaces/manager";
@@ -10,6 +12,7 @@ import { LibvirtSession } from "./libvirt/session";
 import { serveMetrics } from "./metrics/endpoint";
 import { createMetricsRegistry } from "./metrics/registry";
 import { NetworkManager } from "./networks/manager";
+import { shutDownAgent } from "./shutdown";
 
 async function main(): Promise<void> {
   let config: AgentConfig | "help";
@@ -33,8 +36,14 @@ async function main(): Promise<void> {
     uri: config.libvirtUri,
     logger: logger.child({ component: "libvirt" }),
   });
-  const manager = new NetworkManager(session, { hostProbe: new KernelHostProbe(), subnetPool: config.subnetPool });
+  const manager = new NetworkManager(session, {
+    logger: logger.child({ component: "networks" }),
+    hostProbe: new KernelHostProbe(),
+    subnetPool: config.subnetPool,
+  });
   const interfaces = new InterfaceManager(session, logger.child({ component: "interfaces" }));
+  const events = createEventStream({ session, sync: manager.sync, logger: logger.child({ component: "events" }) });
+  const health = new AgentHealth(session);
   const server = createAgentServer({
     manager,
     interfaces,
@@ -42,16 +51,15 @@ async function main(): Promise<void> {
     identities: config.identities,
     protectedNetworks: new ProtectedNetworks(config.protectedNetworks),
     auditLogger,
+    health,
+    events,
+    session,
   });
 
-  // Connecting early reports a wrong socket or URI at start-up; the agent
-  // still serves, and calls fail with UNAVAILABLE until libvirtd responds.
-  try {
-    await session.client();
-    logger.info({ libvirtSocket: config.libvirtSocket, libvirtUri: config.libvirtUri }, "connected to libvirtd");
-  } catch (error) {
-    logger.warn({ libvirtSocket: config.libvirtSocket, err: error }, "libvirtd not reachable yet; calls fail with UNAVAILABLE until it is");
-  }
+  // The agent serves while libvirtd is unreachable: calls fail with
+  // UNAVAILABLE, and the session logs its failures and keeps reconnecting.
+  session.on("ready", () => logger.info({ libvirtSocket: config.libvirtSocket, libvirtUri: config.libvirtUri }, "connected to libvirtd"));
+  session.start();
 
   const listening = config.listen.kind === "unix" ? `unix://${config.listen.path}` : `${config.listen.host}:${config.listen.port}`;
   const port = await listen(server, config.listen, { socketMode: config.socketMode, socketGroup: config.socketGroup, tls: config.tls }).catch((error: unknown) =>
@@ -80,8 +88,7 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     logger.info({ signal }, "shutting down");
     metrics?.server.close();
-    await server.shutdown();
-    await session.close().catch(() => undefined);
+    await shutDownAgent({ server, session, logger, events, health });
     logger.info("stopped");
     process.exit(0);
   };

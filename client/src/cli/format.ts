@@ -1,4 +1,16 @@
-import { DhcpLease, DhcpSource, Host, MacvtapMode, Network, NetworkType } from "@netagent/proto";
+import {
+  DhcpLease,
+  DhcpSource,
+  EventSource,
+  Host,
+  InterfaceEventType,
+  MacvtapMode,
+  Network,
+  NetworkEventType,
+  NetworkType,
+  ResyncReason,
+  WatchEventsResponse,
+} from "@netagent/proto";
 
 /** The CLI's name of a network type, as accepted by --type. */
 export function typeName(type: NetworkType): string {
@@ -150,4 +162,37 @@ export function hostDetails(host: Host): string {
     host.networkTypes.map((t) => [typeName(t.type), yesNo(t.available), t.reason || "-"]),
   );
   return [facts, uplinks, bridges, subnets, types].join("\n\n");
+}
+
+/** Returns the lower-case name of an enum value without its prefix, for example "started" for NETWORK_EVENT_TYPE_STARTED. */
+function enumName(names: Record<number, string>, value: number, prefix: string): string {
+  return (names[value] ?? String(value)).replace(prefix, "").toLowerCase().replace(/_/g, "-");
+}
+
+/**
+ * Renders one event as a line for people: time, kind, what happened, and
+ * the object, for example
+ * "2024-05-01T10:00:00.000Z  network    started   lab  (source libvirt)".
+ */
+export function eventLine(response: WatchEventsResponse): string {
+  const time = response.observeTime?.toISOString() ?? "-";
+  const event = response.event;
+  switch (event?.$case) {
+    case "network": {
+      const { type, name, source } = event.value;
+      const what = enumName(NetworkEventType, type, "NETWORK_EVENT_TYPE_");
+      return `${time}  network    ${what.padEnd(9)} ${name}  (source ${enumName(EventSource, source, "EVENT_SOURCE_")})`;
+    }
+    case "interface": {
+      const { type, domain, alias, macAddress, network } = event.value;
+      const what = enumName(InterfaceEventType, type, "INTERFACE_EVENT_TYPE_");
+      return `${time}  interface  ${what.padEnd(9)} ${domain} ${alias}  mac ${macAddress || "unknown"}  network ${network || "-"}`;
+    }
+    case "resync": {
+      const { reason, message } = event.value;
+      return `${time}  resync     ${enumName(ResyncReason, reason, "RESYNC_REASON_")}  ${message}`;
+    }
+    default:
+      return `${time}  unknown event`;
+  }
 }

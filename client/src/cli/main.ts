@@ -4,11 +4,11 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { Status } from "nice-grpc";
 
-import { DnsConfig, GetHostResponse, Host, Ipv4Config, ListDhcpLeasesResponse, ListNetworksResponse, MacvtapMode, Network } from "@netagent/proto";
+import { DnsConfig, GetHostResponse, Host, Ipv4Config, ListDhcpLeasesResponse, ListNetworksResponse, MacvtapMode, Network, WatchEventsResponse } from "@netagent/proto";
 
 import { createNetAgentClient, DEFAULT_ADDRESS, NetAgentClient, NetAgentTlsOptions } from "../client";
 import { NetAgentError } from "../errors";
-import { hostDetails, leasesTable, networkDetails, networkTable, parseType } from "./format";
+import { eventLine, hostDetails, leasesTable, networkDetails, networkTable, parseType } from "./format";
 import { addInterfaceCommands } from "./interface-commands";
 import { collect, parseDhcpHost, parseDnsHost, parseForwarder, parseIpv6DhcpHost, parseRange, parseWholeNumber } from "./options";
 import { ipv4FromSubnet } from "./subnet";
@@ -201,6 +201,29 @@ addInterfaceCommands(program, {
   json: () => globals().json === true,
   timeoutMs: () => Number(globals().timeout) * 1000,
 });
+
+program
+  .command("events")
+  .description("print network and interface events as they happen, one line each, until interrupted")
+  .option("--network <name>", "only events about this network")
+  .option("--domain <name>", "only interface events of this domain (guest)")
+  .action((options: { network?: string; domain?: string }) => run(async (agent) => {
+    const stop = new AbortController();
+    process.once("SIGINT", () => stop.abort());
+    process.once("SIGTERM", () => stop.abort());
+
+    const events = agent.watchEvents(
+      { network: options.network ?? "", domain: options.domain ?? "" },
+      {
+        signal: stop.signal,
+        onReconnecting: ({ error, delayMs }) =>
+          process.stderr.write(`netagentctl: ${error.codeName}: ${error.details}; watching again in ${Math.round(delayMs)} ms\n`),
+      },
+    );
+    for await (const response of events) {
+      print(globals().json ? JSON.stringify(WatchEventsResponse.toJSON(response)) : eventLine(response));
+    }
+  }));
 
 interface CreateOptions {
   type: string;

@@ -2,23 +2,33 @@ import { chmod, chown, mkdir, readFile, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 
 import { ServerCredentials } from "@grpc/grpc-js";
-import { HostServiceDefinition, InterfaceServiceDefinition, NetworkServiceDefinition, readDescriptorSet } from "@netagent/proto";
+import {
+  EventServiceDefinition,
+  HostServiceDefinition,
+  InterfaceServiceDefinition,
+  NetworkServiceDefinition,
+  readDescriptorSet,
+} from "@netagent/proto";
 import { createServer, Server } from "nice-grpc";
 import { errorDetailsServerMiddleware } from "nice-grpc-error-details";
 import { prometheusServerMiddleware } from "nice-grpc-prometheus";
-import { HealthDefinition, HealthServiceImpl, HealthState } from "nice-grpc-server-health";
+import { HealthDefinition, HealthServiceImpl } from "nice-grpc-server-health";
 import { ServerReflection, ServerReflectionService } from "nice-grpc-server-reflection";
 import type { Logger } from "pino";
 
 import { ProtectedNetworks } from "../auth/protection";
 import { DEFAULT_IDENTITY_RULES, IdentityRule } from "../auth/roles";
+import type { EventHub } from "../events";
 import type { InterfaceManager } from "../interfaces/manager";
+import type { LibvirtSession } from "../libvirt/session";
 import type { NetworkManager } from "../networks/manager";
 import { auditMiddleware } from "./audit";
 import { authorizationMiddleware } from "./authorization";
 import { callLogMiddleware } from "./call-log";
 import { callerMiddleware } from "./caller";
 import { decodeGuardMiddleware, withDecodeGuard } from "./decode-guard";
+import { eventService } from "./event-service";
+import type { AgentHealth } from "./health";
 import { hostService } from "./host-service";
 import { interfaceService } from "./interface-service";
 import { formatForGrpc, ListenAddress } from "./listen-address";
@@ -38,12 +48,23 @@ export interface AgentServerOptions {
   protectedNetworks?: ProtectedNetworks;
   /** Receives one record per mutating call. Default: `logger`. */
   auditLogger?: Logger;
-  /** Health state that grpc.health.v1 reports. Default: SERVING. */
-  health?: HealthState;
+  /** What grpc.health.v1 reports. Default: SERVING, whatever libvirtd's state. */
+  health?: AgentHealth;
+  /** The event stream that EventService serves; EventService is left out without it and `session`. */
+  events?: EventHub;
+  /** The libvirt session, which EventService checks before it opens a stream. */
+  session?: LibvirtSession;
 }
 
-/** Builds the agent's gRPC server with its services and middleware; it does not listen yet. */
-export function createAgentServer(options: AgentServerOptions): Server {
+/** Settings of the middleware that every call passes through; a subset of AgentServerOptions. */
+export type AgentMiddlewareOptions = Pick<AgentServerOptions, "logger" | "identities" | "protectedNetworks" | "auditLogger">;
+
+/**
+ * Creates a server with the agent's interceptor and middleware and no
+ * services, so that benchmarks can measure the same stack around a bare
+ * handler.
+ */
+export function createAgentServerBase(options: AgentMiddlewareOptions) {
   // The interceptor must be the first, so that it gets grpc-js's own call
   // object (peer-identity.ts). The middleware added first runs first. The
   // caller's identity comes before everything that logs or checks it.
@@ -51,7 +72,7 @@ export function createAgentServer(options: AgentServerOptions): Server {
   // mapping sits inside errorDetailsServerMiddleware, which puts the
   // BadRequest in the trailers. Authorization and the decode guard are
   // innermost, so that their errors go through the status mapping too.
-  const server = createServer({ interceptors: [peerIdentityInterceptor()] })
+  return createServer({ interceptors: [peerIdentityInterceptor()] })
     .use(callerMiddleware(options.identities ?? DEFAULT_IDENTITY_RULES))
     .use(prometheusServerMiddleware())
     .use(callLogMiddleware(options.logger))
@@ -60,11 +81,28 @@ export function createAgentServer(options: AgentServerOptions): Server {
     .use(statusMiddleware)
     .use(authorizationMiddleware(options.protectedNetworks ?? new ProtectedNetworks([])))
     .use(decodeGuardMiddleware);
+}
+
+/** Builds the agent's gRPC server with its services and middleware; it does not listen yet. */
+export function createAgentServer(options: AgentServerOptions): Server {
+  const server = createAgentServerBase(options);
 
   server.add(withDecodeGuard(NetworkServiceDefinition), networkService(options.manager));
   server.add(withDecodeGuard(HostServiceDefinition), hostService(options.manager));
   server.add(withDecodeGuard(InterfaceServiceDefinition), interfaceService(options.interfaces));
-  server.add(withDecodeGuard(HealthDefinition), HealthServiceImpl(options.health));
+  if (options.events !== undefined && options.session !== undefined) {
+    server.add(withDecodeGuard(EventServiceDefinition), eventService(options.events, options.session));
+  }
+  if (options.health === undefined) {
+    server.add(withDecodeGuard(HealthDefinition), HealthServiceImpl());
+  } else {
+    options.health.addService(NetworkServiceDefinition.fullName);
+    options.health.addService(InterfaceServiceDefinition.fullName);
+    if (options.events !== undefined) {
+      options.health.addService(EventServiceDefinition.fullName);
+    }
+    server.add(withDecodeGuard(HealthDefinition), options.health.implementation());
+  }
   server.add(
     ServerReflectionService,
     ServerReflection(readDescriptorSet(), netagentServiceDefinitions().map((definition) => definition.fullName)),

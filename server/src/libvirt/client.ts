@@ -16,7 +16,7 @@ import {
   writeDomainRef,
   writeNetworkRef,
 } from "./structs";
-import type { MessageListener, MessageSubscription } from "./subscriptions";
+import type { MessageListener, MessageSubscription, SubscribeOptions } from "./subscriptions";
 import { XdrReader, XdrWriter } from "./xdr";
 
 export const DEFAULT_SOCKET_PATH = "/run/libvirt/libvirt-sock";
@@ -101,8 +101,8 @@ export class LibvirtClient extends EventEmitter {
   }
 
   /** Registers a listener for events (MESSAGE packets) with this remote procedure number. */
-  subscribe(procedure: number, listener: MessageListener): MessageSubscription {
-    return this.connection.subscribe(procedure, listener);
+  subscribe(procedure: number, listener: MessageListener, options?: SubscribeOptions): MessageSubscription {
+    return this.connection.subscribe(procedure, listener, options);
   }
 
   /**

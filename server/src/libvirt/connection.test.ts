@@ -4,7 +4,18 @@ import { once } from "node:events";
 import { LibvirtConnection, LibvirtConnectionOptions } from "./connection";
 import { isLibvirtConnectionError, LibvirtConnectionError, LibvirtError, LibvirtTimeoutError } from "./errors";
 import { FakeLibvirtd } from "./fake-libvirtd";
-import { KEEPALIVE_PROGRAM, KeepaliveProcedure, MAX_PACKET_LENGTH, MessageType, RemoteProcedure } from "./protocol";
+import { encodePacket } from "./framing";
+import {
+  KEEPALIVE_PROGRAM,
+  KEEPALIVE_PROTOCOL_VERSION,
+  KeepaliveProcedure,
+  MAX_PACKET_LENGTH,
+  MessageStatus,
+  MessageType,
+  REMOTE_PROGRAM,
+  REMOTE_PROTOCOL_VERSION,
+  RemoteProcedure,
+} from "./protocol";
 import { XdrReader, XdrWriter } from "./xdr";
 
 const HOSTNAME = RemoteProcedure.CONNECT_GET_HOSTNAME;
@@ -93,6 +104,42 @@ describe("LibvirtConnection", () => {
     }
 
     assert.equal(readStringPayload(await result), "split.example.org");
+  });
+
+  it("handles several packets in one read", async () => {
+    await setup();
+    const events: string[] = [];
+    connection.subscribe(NETWORK_LIFECYCLE, (payload) => {
+      events.push(readStringPayload(payload));
+    });
+    const first = connection.call(HOSTNAME);
+    const second = connection.call(HOSTNAME);
+    await daemon.nextCall(HOSTNAME, 2);
+    const [call1, call2] = daemon.callsOf(HOSTNAME);
+    const client = call1.client;
+    const pingsBefore = client.keepalivePackets.length;
+
+    // Two replies, an event and a PING in one write, which the client reads at once.
+    const event = encodePacket(
+      { program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, procedure: NETWORK_LIFECYCLE, type: MessageType.MESSAGE, serial: 1, status: MessageStatus.OK },
+      stringPayload("event"),
+    );
+    const ping = encodePacket({
+      program: KEEPALIVE_PROGRAM,
+      version: KEEPALIVE_PROTOCOL_VERSION,
+      procedure: KeepaliveProcedure.PING,
+      type: MessageType.MESSAGE,
+      serial: 0,
+      status: MessageStatus.OK,
+    });
+    client.write(Buffer.concat([call2.encodeReply(stringPayload("second")), event, ping, call1.encodeReply(stringPayload("first"))]));
+
+    assert.equal(readStringPayload(await first), "first");
+    assert.equal(readStringPayload(await second), "second");
+    await eventually(() => events.length === 1, "the event");
+    assert.deepEqual(events, ["event"]);
+    await daemon.waitFor(() => client.keepalivePackets.length > pingsBefore, 1500, "the PONG");
+    assert.equal(client.keepalivePackets.at(-1)?.procedure, KeepaliveProcedure.PONG);
   });
 
   it("disconnect mid-reply fails all pending calls", async () => {
@@ -330,6 +377,36 @@ describe("LibvirtConnection", () => {
     assert.deepEqual(received, ["1", "2", "3"]);
     assert.match(warnings[0][1], /too slow: dropping events/);
     assert.deepEqual(warnings[1][0], { procedure: NETWORK_LIFECYCLE, droppedMessages: 2 });
+  });
+
+  it("reports dropped events once the listener caught up", async () => {
+    await setup({ maxQueuedMessages: 1 });
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const dropped: number[] = [];
+    connection.subscribe(
+      NETWORK_LIFECYCLE,
+      async () => {
+        await released;
+      },
+      { onDropped: (count) => dropped.push(count) },
+    );
+    const client = daemon.clients[0];
+    client.sendEvent(NETWORK_LIFECYCLE, stringPayload("1"));
+    await delay(20);
+
+    // Event 1 is being delivered, 2 fills the queue, 3 and 4 are dropped.
+    for (const name of ["2", "3", "4"]) {
+      client.sendEvent(NETWORK_LIFECYCLE, stringPayload(name));
+    }
+    const result = connection.call(HOSTNAME);
+    (await daemon.nextCall(HOSTNAME)).reply(stringPayload("h"));
+    await result;
+    assert.deepEqual(dropped, [], "dropped events are reported only after the queue drains");
+    release();
+    await eventually(() => dropped.length === 1, "the drop report");
+
+    assert.deepEqual(dropped, [2]);
   });
 
   it("stops delivery after unsubscribe", async () => {

@@ -15,7 +15,7 @@ import {
   REMOTE_PROTOCOL_VERSION,
 } from "./protocol";
 import { readRemoteError } from "./structs";
-import { MessageDispatcher, MessageListener, MessageSubscription } from "./subscriptions";
+import { MessageDispatcher, MessageListener, MessageSubscription, SubscribeOptions } from "./subscriptions";
 import { XdrReader } from "./xdr";
 
 const EMPTY = Buffer.alloc(0);
@@ -190,8 +190,8 @@ export class LibvirtConnection extends EventEmitter {
    * with this procedure number, for example 315 for network lifecycle events.
    * Delivery is asynchronous and in order for each listener.
    */
-  subscribe(procedure: number, listener: MessageListener): MessageSubscription {
-    return this.dispatcher.subscribe(procedure, listener);
+  subscribe(procedure: number, listener: MessageListener, options?: SubscribeOptions): MessageSubscription {
+    return this.dispatcher.subscribe(procedure, listener, options);
   }
 
   /**

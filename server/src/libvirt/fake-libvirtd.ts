@@ -22,7 +22,7 @@ import {
   REMOTE_PROTOCOL_VERSION,
   RemoteProcedure,
 } from "./protocol";
-import { NetworkRef, writeNetworkRef, writeRemoteError } from "./structs";
+import { DomainRef, NetworkRef, writeDomainRef, writeNetworkRef, writeRemoteError } from "./structs";
 import { XdrReader, XdrWriter } from "./xdr";
 
 /** The network that the default handler returns for NETWORK_LOOKUP_BY_NAME("default"). */
@@ -77,9 +77,21 @@ export class FakeCall {
   }
 }
 
+/** An event callback that a client registered, as the default handler records it. */
+export interface FakeEventRegistration {
+  /** CONNECT_NETWORK_EVENT_REGISTER_ANY or CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY. */
+  family: number;
+  eventId: number;
+  callbackId: number;
+}
+
 /** The daemon's side of one client connection. */
 export class FakeClient {
   readonly calls: FakeCall[] = [];
+  /** Callbacks registered and not yet deregistered, in registration order. */
+  readonly registrations: FakeEventRegistration[] = [];
+  /** Next callback id per registration procedure. libvirtd counts network and domain callbacks separately, from 1. */
+  readonly nextCallbackId = new Map<number, number>();
   /** Keepalive packets received from the client, in order. */
   readonly keepalivePackets: Packet[] = [];
   private readonly decoder = new PacketDecoder();
@@ -118,6 +130,32 @@ export class FakeClient {
         payload,
       ),
     );
+  }
+
+  /** Sends a network lifecycle event (procedure 315) to the callback with this id. */
+  sendNetworkLifecycle(callbackId: number, network: NetworkRef, event: number, detail = 0): void {
+    const writer = new XdrWriter().writeInt(callbackId);
+    writeNetworkRef(writer, network);
+    this.sendEvent(RemoteProcedure.NETWORK_EVENT_LIFECYCLE, writer.writeInt(event).writeInt(detail).finish());
+  }
+
+  /** Sends a domain lifecycle event (procedure 318) to the callback with this id. */
+  sendDomainLifecycle(callbackId: number, domain: DomainRef, event: number, detail = 0): void {
+    const writer = new XdrWriter().writeInt(callbackId);
+    writeDomainRef(writer, domain);
+    this.sendEvent(RemoteProcedure.DOMAIN_EVENT_CALLBACK_LIFECYCLE, writer.writeInt(event).writeInt(detail).finish());
+  }
+
+  /** Sends a domain device event: procedure 354 (added), 333 (removed) or 367 (removal failed). */
+  sendDomainDeviceEvent(procedure: number, callbackId: number, domain: DomainRef, alias: string): void {
+    const writer = new XdrWriter().writeInt(callbackId);
+    writeDomainRef(writer, domain);
+    this.sendEvent(procedure, writer.writeString(alias).finish());
+  }
+
+  /** The callback id of the latest registration for this event id of a family, if any. */
+  callbackIdFor(family: number, eventId: number): number | undefined {
+    return this.registrations.filter((r) => r.family === family && r.eventId === eventId).at(-1)?.callbackId;
   }
 
   sendPing(): void {
@@ -184,29 +222,57 @@ export class FakeLibvirtd {
   handler: FakeCallHandler | undefined;
 
   private readonly waiters = new Set<() => void>();
+  private server: net.Server | undefined;
 
   private constructor(
-    private readonly server: net.Server,
     private readonly directory: string,
     readonly socketPath: string,
   ) {}
 
   static async start(handler?: FakeCallHandler): Promise<FakeLibvirtd> {
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), "netagent-fake-libvirtd-"));
-    const socketPath = path.join(directory, "libvirt-sock");
-    const server = net.createServer();
-    const daemon = new FakeLibvirtd(server, directory, socketPath);
+    const daemon = new FakeLibvirtd(directory, path.join(directory, "libvirt-sock"));
     daemon.handler = handler;
+    await daemon.listen();
+    return daemon;
+  }
 
+  /** Whether the daemon accepts connections: false between kill() and restart(). */
+  get listening(): boolean {
+    return this.server !== undefined;
+  }
+
+  /** Closes every client connection and stops listening, as a libvirtd that stopped or crashed. */
+  async kill(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const client of this.clients) {
+      client.socket.destroy();
+    }
+    if (server) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    this.notify();
+  }
+
+  /** Listens on the same socket path again after kill(), as a restarted libvirtd. */
+  async restart(): Promise<void> {
+    if (!this.server) {
+      await this.listen();
+    }
+  }
+
+  private async listen(): Promise<void> {
+    const server = net.createServer();
     server.on("connection", (socket) => {
-      daemon.clients.push(new FakeClient(socket, daemon));
-      daemon.notify();
+      this.clients.push(new FakeClient(socket, this));
+      this.notify();
     });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(socketPath, () => resolve());
+      server.listen(this.socketPath, () => resolve());
     });
-    return daemon;
+    this.server = server;
   }
 
   /** Calls of one procedure, in arrival order. */
@@ -248,10 +314,7 @@ export class FakeLibvirtd {
   }
 
   async stop(): Promise<void> {
-    for (const client of this.clients) {
-      client.socket.destroy();
-    }
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.kill();
     fs.rmSync(this.directory, { recursive: true, force: true });
   }
 }
@@ -279,6 +342,33 @@ function answerByDefault(call: FakeCall, daemon: FakeLibvirtd): void {
     case RemoteProcedure.CONNECT_CLOSE:
       call.reply();
       return;
+
+    case RemoteProcedure.CONNECT_NETWORK_EVENT_REGISTER_ANY:
+    case RemoteProcedure.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY: {
+      const eventId = new XdrReader(call.args).readInt();
+      const callbackId = call.client.nextCallbackId.get(call.procedure) ?? 1;
+      call.client.nextCallbackId.set(call.procedure, callbackId + 1);
+      call.client.registrations.push({ family: call.procedure, eventId, callbackId });
+      call.reply(new XdrWriter().writeInt(callbackId).finish());
+      return;
+    }
+
+    case RemoteProcedure.CONNECT_NETWORK_EVENT_DEREGISTER_ANY:
+    case RemoteProcedure.CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY: {
+      const family =
+        call.procedure === RemoteProcedure.CONNECT_NETWORK_EVENT_DEREGISTER_ANY
+          ? RemoteProcedure.CONNECT_NETWORK_EVENT_REGISTER_ANY
+          : RemoteProcedure.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY;
+      const callbackId = new XdrReader(call.args).readInt();
+      const index = call.client.registrations.findIndex((r) => r.family === family && r.callbackId === callbackId);
+      if (index < 0) {
+        call.replyError({ code: ErrorCode.INVALID_ARG, domain: ErrorDomain.RPC, message: `callback ${callbackId} not registered` });
+        return;
+      }
+      call.client.registrations.splice(index, 1);
+      call.reply();
+      return;
+    }
 
     case RemoteProcedure.NETWORK_LOOKUP_BY_NAME: {
       const name = new XdrReader(call.args).readString();

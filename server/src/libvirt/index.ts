@@ -33,5 +33,18 @@ export {
   writeDomainRef,
   writeNetworkRef,
 } from "./structs";
-export { MessageListener, MessageSubscription } from "./subscriptions";
+export { MessageListener, MessageSubscription, SubscribeOptions } from "./subscriptions";
 export { REMOTE_STRING_MAX, XdrError, XdrReader, XdrWriter } from "./xdr";
+export { listAllDomains, domainGetXmlDesc, ListDomainsFlag } from "./domains";
+export {
+  DomainDeviceMessage,
+  DomainDeviceEventKind,
+  DomainLifecycleMessage,
+  EventListener,
+  EventRegistration,
+  NetworkLifecycleMessage,
+  registerDomainDeviceEvents,
+  registerDomainLifecycleEvents,
+  registerNetworkLifecycleEvents,
+  RegisterOptions,
+} from "./events";

@@ -3,6 +3,16 @@ import type { LibvirtLogger } from "./logger";
 /** Receives the XDR payload of one MESSAGE packet. A returned promise delays the next delivery to this listener. */
 export type MessageListener = (payload: Buffer) => void | Promise<void>;
 
+/** Options of one LibvirtConnection.subscribe registration. */
+export interface SubscribeOptions {
+  /**
+   * Called once per overflow with the number of messages dropped, when the
+   * listener's queue was full and it has caught up again. The listener has
+   * then missed messages.
+   */
+  onDropped?: (count: number) => void;
+}
+
 /** A registration made with LibvirtConnection.subscribe. */
 export interface MessageSubscription {
   readonly procedure: number;
@@ -24,8 +34,8 @@ export class MessageDispatcher {
     private readonly logger: LibvirtLogger,
   ) {}
 
-  subscribe(procedure: number, listener: MessageListener): MessageSubscription {
-    const subscriber = new Subscriber(procedure, listener, this.maxQueuedMessages, this.logger);
+  subscribe(procedure: number, listener: MessageListener, options: SubscribeOptions = {}): MessageSubscription {
+    const subscriber = new Subscriber(procedure, listener, this.maxQueuedMessages, this.logger, options.onDropped);
     let subscribers = this.byProcedure.get(procedure);
     if (!subscribers) {
       subscribers = new Set();
@@ -77,6 +87,7 @@ class Subscriber {
     private readonly listener: MessageListener,
     private readonly maxQueued: number,
     private readonly logger: LibvirtLogger,
+    private readonly onDropped: ((count: number) => void) | undefined,
   ) {}
 
   enqueue(payload: Buffer): void {
@@ -125,7 +136,9 @@ class Subscriber {
         { procedure: this.procedure, droppedMessages: this.droppedMessages },
         "libvirt event listener caught up after dropping events",
       );
+      const dropped = this.droppedMessages;
       this.droppedMessages = 0;
+      this.onDropped?.(dropped);
     }
     this.delivering = false;
   }

@@ -19,29 +19,36 @@ import { renderNetworkXml } from "./xml";
 export async function createNetwork(context: ManagerContext, input: NetworkSpecInput, options: { validateOnly?: boolean } = {}): Promise<Network> {
   const { spec, allocateIpv4 } = validateSpec(input, "network.");
 
-  return context.locks.run(spec.name, async () => {
+  return context.exclusive(spec.name, async () => {
     const libvirt = await context.session.client();
     const existing = await lookup(libvirt, spec.name);
     if (existing !== undefined) {
       const requested = { bridge: input.bridge !== undefined && input.bridge !== "", ipv4: !allocateIpv4 };
-      return adoptExisting(libvirt, existing, spec, requested, options);
+      return adoptExisting(context, libvirt, existing, spec, requested, options);
     }
 
-    // Checks, allocation and define run under one lock for all networks, so the
-    // next create's checks see this network's subnet and bridge.
-    const { planned, ref } = await context.planning.run(PLANNING_KEY, async () => {
-      const plan = await planOnHost(context, libvirt, spec, allocateIpv4);
-      if (options.validateOnly) {
-        return { planned: plan, ref: undefined };
-      }
-      return { planned: plan, ref: await step("define", spec.name, () => libvirt.networkDefineXml(renderNetworkXml(plan))) };
-    });
-
-    if (ref === undefined) {
+    if (options.validateOnly) {
+      const planned = await context.planning.run(PLANNING_KEY, () => planOnHost(context, libvirt, spec, allocateIpv4));
       return { ...planned, uuid: "", active: true, persistent: true, connectivity: connectivityOf(planned) };
     }
-    await startAndAutostart(libvirt, ref, spec);
-    return describe(libvirt, await libvirt.networkLookupByName(spec.name));
+
+    // A create that loses the connection before it has read the new network
+    // back is removed after the reconnect, because its caller saw it fail.
+    // NOTE: the record holds the spec before subnet allocation, so a create whose
+    // define reply was lost is recognised by UUID only when that reply arrived.
+    return context.interrupted.track(spec, async (onDefined) => {
+      // Checks, allocation and define run under one lock for all networks, so the
+      // next create's checks see this network's subnet and bridge.
+      const ref = await context.planning.run(PLANNING_KEY, async () => {
+        const planned = await planOnHost(context, libvirt, spec, allocateIpv4);
+        const defined = await step("define", spec.name, () => libvirt.networkDefineXml(renderNetworkXml(planned)));
+        onDefined(defined);
+        return defined;
+      });
+
+      await startAndAutostart(libvirt, ref, spec);
+      return context.store(libvirt, await libvirt.networkLookupByName(spec.name));
+    });
   });
 }
 
@@ -100,6 +107,7 @@ async function undoCreate(libvirt: LibvirtClient, ref: NetworkRef): Promise<void
 }
 
 async function adoptExisting(
+  context: ManagerContext,
   libvirt: LibvirtClient,
   ref: NetworkRef,
   spec: NetworkSpec,
@@ -119,7 +127,7 @@ async function adoptExisting(
   }
   // A retry after a create that stopped half-way (agent restart) finishes the job.
   await step("start", spec.name, () => libvirt.networkCreate(ref));
-  return describe(libvirt, ref);
+  return context.store(libvirt, ref);
 }
 
 /**

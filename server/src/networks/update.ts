@@ -38,7 +38,7 @@ export interface UpdateResult {
 export async function updateNetwork(context: ManagerContext, request: UpdateRequest): Promise<UpdateResult> {
   validateNetworkName(request.input.name, "network.name");
 
-  return context.locks.run(request.input.name, async () => {
+  return context.exclusive(request.input.name, async () => {
     const libvirt = await context.session.client();
     const ref = await lookupOrThrow(libvirt, request.input.name);
     const [active, persistent, autostart] = await Promise.all([
@@ -92,6 +92,8 @@ export async function updateNetwork(context: ManagerContext, request: UpdateRequ
     if (persistent && target.autostart !== autostart) {
       await step("set autostart of", config.name, () => libvirt.networkSetAutostart(ref, target.autostart));
     }
+    // The cache holds the running network; the response shows the persistent definition.
+    await context.store(libvirt, ref);
     return { network: await describe(libvirt, ref, { inactiveXml: true }), pendingFields };
   });
 }
