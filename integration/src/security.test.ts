@@ -191,7 +191,7 @@ describe("security", function () {
       const error = await failure(tlsClient(operator, await ca.cert()).networks.deleteNetwork({ name: "infra-mgmt" }));
 
       assert.equal(error.code, Status.PERMISSION_DENIED);
-      assert.equal(error.details, 'network "infra-mgmt" is protected by the rule "infra-*" in protected-networks, so DeleteNetwork is not allowed on it');
+      assert.equal(error.details, 'network "infra-mgmt" is protected by the rule "infra-*" in protected-networks, so DeleteNetwork is not allowed on it; remove the rule from the agent\'s configuration to change the network through the agent');
       assert.match(await sandbox.virsh(["net-list", "--all", "--name"]), /^infra-mgmt$/m);
     });
 

@@ -9,6 +9,7 @@ import { createAgentServer, listen } from "./grpc/server";
 import { KernelHostProbe } from "./host/facts";
 import { InterfaceManager } from "./interfaces/manager";
 import { LibvirtSession } from "./libvirt/session";
+import { isLoopback } from "./grpc/listen-address";
 import { serveMetrics } from "./metrics/endpoint";
 import { createMetricsRegistry } from "./metrics/registry";
 import { NetworkManager } from "./networks/manager";
@@ -77,6 +78,9 @@ async function main(): Promise<void> {
       );
   if (metrics !== undefined) {
     logger.info({ metricsListen: `${config.metricsListen!.host}:${metrics.port}`, metricsPort: metrics.port }, "serving metrics at /metrics");
+    if (!isLoopback(config.metricsListen!.host)) {
+      logger.warn({ metricsListen: config.metricsListen!.host }, "metrics are plain HTTP without authentication on a non-loopback address; restrict access with a firewall or serve them on 127.0.0.1");
+    }
   }
 
   // logrotate moves the audit file away and sends SIGHUP, so that new records go to a new file.

@@ -466,12 +466,40 @@ function describeError(error: NetAgentError): string[] {
     return [`netagentctl: ${error.codeName}: ${count}`, ...lines];
   }
 
-  const lines = [`netagentctl: ${error.codeName}: ${error.details}`];
-  // grpc-js reports an unreachable agent as UNAVAILABLE without a status from the agent.
-  if (error.code === Status.UNAVAILABLE && !error.details.startsWith("libvirtd")) {
-    lines.push(`  is the agent running at ${globals().address}? Start it with \`make run\`, or point --address (or NETAGENT_ADDRESS) at it.`);
+  // grpc-js appends an empty "Resolution note:" to connection errors.
+  const details = error.details.replace(/\s*Resolution note:\s*$/, "");
+  const lines = [`netagentctl: ${error.codeName}: ${details}`];
+  if (error.code === Status.UNAVAILABLE && !details.startsWith("libvirtd")) {
+    const hint = connectionHint(details, globals().address);
+    if (hint !== undefined) {
+      lines.push(`  ${hint}`);
+    }
   }
   return lines;
+}
+
+/**
+ * Suggests a fix for an UNAVAILABLE that grpc-js raised before reaching the
+ * agent, from the cause in its message. Returns undefined when the cause is
+ * not recognised, rather than guessing.
+ */
+function connectionHint(details: string, address: string): string | undefined {
+  if (/ENOENT|ECONNREFUSED/.test(details)) {
+    return `is the agent running at ${address}? Start it with \`make run\`, or point --address (or NETAGENT_ADDRESS) at it.`;
+  }
+  if (/EACCES/.test(details)) {
+    return `permission denied on the agent's socket: run as a member of the agent's --socket-group, or as root.`;
+  }
+  if (/Name resolution failed/.test(details) && address.startsWith("/")) {
+    return `a UNIX socket address needs the unix:// prefix: use --address unix://${address}`;
+  }
+  if (/ALTNAME|altname|certificate|self.signed|SSL|TLS|ECONNRESET/.test(details)) {
+    return "the TLS handshake failed: check that --tls-ca signed the agent's certificate, that the agent's certificate names the host or IP in --address, and that --tls-cert is current and signed by the agent's --tls-client-ca.";
+  }
+  if (/Failed to connect/.test(details) && !address.startsWith("unix:")) {
+    return `no gRPC server answered at ${address}: if the agent uses TLS, pass --tls-ca, --tls-cert and --tls-key.`;
+  }
+  return undefined;
 }
 
 function fail(message: string, code: number): never {

@@ -35,7 +35,7 @@ export function authorizationMiddleware(protectedNetworks: ProtectedNetworks) {
       const network = targetNetworkOf(call.request);
       const rule = network === undefined ? undefined : protectedNetworks.ruleFor(network);
       if (rule !== undefined) {
-        throw new PermissionDeniedError(`network ${JSON.stringify(network)} is protected by the rule ${JSON.stringify(rule)} in protected-networks, so ${method} is not allowed on it`);
+        throw new PermissionDeniedError(`network ${JSON.stringify(network)} is protected by the rule ${JSON.stringify(rule)} in protected-networks, so ${method} is not allowed on it; remove the rule from the agent's configuration to change the network through the agent`);
       }
     }
 

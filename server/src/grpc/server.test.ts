@@ -160,7 +160,7 @@ describe("agent server", () => {
       try {
         const error = await failure(server.networks.deleteNetwork({ name: "mgmt-storage" }));
         assert.equal(error.code, Status.PERMISSION_DENIED);
-        assert.equal(error.details, 'network "mgmt-storage" is protected by the rule "mgmt-*" in protected-networks, so DeleteNetwork is not allowed on it');
+        assert.equal(error.details, 'network "mgmt-storage" is protected by the rule "mgmt-*" in protected-networks, so DeleteNetwork is not allowed on it; remove the rule from the agent\'s configuration to change the network through the agent');
       } finally {
         await server.close();
       }
