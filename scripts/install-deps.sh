@@ -25,6 +25,8 @@ readonly PACKAGES=(
   iptables
   nftables
   iproute2
+  # udhcpc, the DHCP client that plays a guest NIC in the integration tests
+  busybox-static
   docker.io
   debootstrap
   debian-archive-keyring

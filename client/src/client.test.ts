@@ -32,6 +32,8 @@ class FakeAgent {
       deleteNetwork: method("deleteNetwork"),
       startNetwork: method("startNetwork"),
       stopNetwork: method("stopNetwork"),
+      updateNetwork: method("updateNetwork"),
+      listDhcpLeases: method("listDhcpLeases"),
     };
   }
 }

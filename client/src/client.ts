@@ -1,6 +1,8 @@
 import {
   EventServiceClient,
   EventServiceDefinition,
+  HostServiceClient,
+  HostServiceDefinition,
   InterfaceServiceClient,
   InterfaceServiceDefinition,
   NetworkServiceClient,
@@ -90,7 +92,7 @@ export type NetAgentCallOptions = CallOptions & DeadlineOptions;
 
 /** A connection to one agent. */
 export interface NetAgentClient {
-  /** netagent.v1.NetworkService: create, read, start, stop and delete networks. */
+  /** netagent.v1.NetworkService: create, read, update, start, stop and delete networks, and list their DHCP leases. */
   readonly networks: NetworkServiceClient<DeadlineOptions>;
   /** netagent.v1.InterfaceService: attach, detach, list and update guest interfaces. */
   readonly interfaces: InterfaceServiceClient<DeadlineOptions>;
@@ -109,6 +111,8 @@ export interface NetAgentClient {
    * }
    */
   watchEvents(request?: Partial<WatchEventsRequest>, options?: WatchEventsOptions): AsyncGenerator<WatchEventsResponse, void, undefined>;
+  /** netagent.v1.HostService: the host's interfaces, bridges, subnets in use and which network types it supports. */
+  readonly host: HostServiceClient<DeadlineOptions>;
   /** Closes the underlying channel; calls after this fail. */
   close(): void;
 }
@@ -140,6 +144,10 @@ export function createNetAgentClient(options: NetAgentClientOptions = {}): NetAg
     "*": { deadline: defaultDeadlineMs, ...retryDefaults(options.retry) },
   });
 
+  const host = factory.create(HostServiceDefinition, channel, {
+    "*": { deadline: defaultDeadlineMs, ...retryDefaults(options.retry) },
+  });
+
   const interfaces = factory.create(InterfaceServiceDefinition, channel, {
     "*": { deadline: defaultDeadlineMs },
   });
@@ -150,6 +158,7 @@ export function createNetAgentClient(options: NetAgentClientOptions = {}): NetAg
     interfaces,
     events,
     watchEvents: (request, watchOptions) => watchEvents(events, request, watchOptions),
+    host,
     close: () => channel.close(),
   };
 }

@@ -39,6 +39,8 @@ class TestAgent {
       deleteNetwork: unimplemented,
       startNetwork: unimplemented,
       stopNetwork: unimplemented,
+      updateNetwork: unimplemented,
+      listDhcpLeases: unimplemented,
     };
     this.server = createServer();
     this.server.add(NetworkServiceDefinition, implementation);

@@ -60,6 +60,50 @@ describe("netagentctl", function () {
     assert.equal(await deviceExists(sandbox, "na-lab"), false);
   });
 
+  it("creates a dual-stack network with static hosts and DNS", async () => {
+    const created = await cli(
+      "network", "create", "dual", "--type", "isolated", "--host-address", "10.80.0.1/24", "--dhcp-range", "10.80.0.100-10.80.0.199",
+      "--dhcp-host", "52:54:00:00:00:10,10.80.0.10,web", "--ipv6", "2001:db8:80::1/64", "--ipv6-dhcp-host", "web,2001:db8:80::10",
+      "--dns-domain", "lab.example", "--dns-host", "10.80.0.20=db", "--mtu", "1450",
+    );
+
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, /^IPv6: +2001:db8:80::1\/64$/m);
+    assert.match(created.stdout, /^DHCP hosts: +52:54:00:00:00:10 10\.80\.0\.10 web, 2001:db8:80::10 web$/m);
+    assert.match(created.stdout, /^DNS: +domain lab\.example, 10\.80\.0\.20=db$/m);
+    assert.match(created.stdout, /^MTU: +1450$/m);
+  });
+
+  it("updates a network and says when a restart is needed", async () => {
+    const added = await cli("network", "update", "dual", "--add-dhcp-host", "52:54:00:00:00:11,10.80.0.11,app", "--remove-dhcp-host", "52:54:00:00:00:10");
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(added.stdout, /^DHCP hosts: +52:54:00:00:00:11 10\.80\.0\.11 app, 2001:db8:80::10 web$/m);
+    assert.doesNotMatch(added.stdout, /Restart required/);
+
+    const mtu = await cli("network", "update", "dual", "--mtu", "1400");
+    assert.equal(mtu.code, 0, mtu.stderr);
+    assert.match(mtu.stdout, /^Restart required: +mtu \(run again with --restart/m);
+
+    const nothing = await cli("network", "update", "dual");
+    assert.equal(nothing.code, 64);
+    assert.match(nothing.stderr, /nothing to change/);
+  });
+
+  it("lists leases and shows the host", async () => {
+    const leases = await cli("network", "leases", "dual");
+    assert.equal(leases.code, 0, leases.stderr);
+    assert.match(leases.stdout, /^ADDRESS +MAC +HOSTNAME +EXPIRES +CLIENT-ID$/m);
+
+    const host = await cli("host", "get");
+    assert.equal(host.code, 0, host.stderr);
+    assert.match(host.stdout, /^libvirt: +\d+\.\d+\.\d+$/m);
+    assert.match(host.stdout, /^na-dual +dual +- +10\.80\.0\.1\/24/m);
+    assert.match(host.stdout, /^bridge +no +the host has no bridge of its own/m);
+
+    const deleted = await cli("network", "delete", "dual");
+    assert.equal(deleted.code, 0, deleted.stderr);
+  });
+
   it("exits with the status code and names the invalid field", async () => {
     const invalid = await cli("network", "create", "lab", "--type", "nat", "--host-address", "10.77.0.0/24");
     assert.equal(invalid.code, 3);

@@ -82,14 +82,14 @@ describe("networks on a real libvirtd", function () {
       assert.match(error.details, /network 'lab' already exists with a different spec \(type: "nat" exists, "isolated" requested/);
     });
 
-    it("undoes everything when the start step fails", async () => {
-      // Same subnet as "lab": libvirt defines the network, then refuses to start it.
+    it("rejects another network's subnet before defining anything", async () => {
+      // Same subnet as "lab": libvirt would define the network and then fail to start it.
       const error = await failure(client.networks.createNetwork({
-        network: { name: "clash", type: NetworkType.NETWORK_TYPE_NAT, ipv4: { address: "10.77.0.1/24", dhcpRanges: [] } },
+        network: { name: "clash", type: NetworkType.NETWORK_TYPE_NAT, ipv4: { address: "10.77.0.1/24", dhcpRanges: [], dhcpHosts: [] } },
       }));
 
       assert.equal(error.code, Status.FAILED_PRECONDITION);
-      assert.match(error.details, /libvirt failed to start network 'clash': .*already in use by interface na-lab/);
+      assert.match(error.details, /cannot create network 'clash': ipv4 subnet 10\.77\.0\.0\/24 overlaps 10\.77\.0\.0\/24 of network 'lab' on bridge na-lab/);
       const { networks } = await client.networks.listNetworks({});
       assert.deepEqual(networks.map((n) => n.name), ["lab"]);
       assert.equal(await deviceExists(sandbox, "na-clash"), false);
@@ -164,6 +164,9 @@ describe("networks on a real libvirtd", function () {
       { title: "a DHCP range outside the subnet", network: { name: "lab", type: NetworkType.NETWORK_TYPE_NAT, ipv4: { address: "198.51.100.1/24", dhcpRanges: [{ start: "203.0.113.10", end: "203.0.113.50" }] } }, field: "network.ipv4.dhcp_ranges[0].start", also: ["network.ipv4.dhcp_ranges[0].end"], pattern: /subnet 198\.51\.100\.0\/24/ },
       { title: "a DHCP range with start after end", network: { name: "lab", type: NetworkType.NETWORK_TYPE_NAT, ipv4: { address: "198.51.100.1/24", dhcpRanges: [{ start: "198.51.100.50", end: "198.51.100.10" }] } }, field: "network.ipv4.dhcp_ranges[0]", pattern: /is after end/ },
       { title: "a DHCP range covering the host address", network: { name: "lab", type: NetworkType.NETWORK_TYPE_NAT, ipv4: { address: "198.51.100.1/24", dhcpRanges: [{ start: "198.51.100.1", end: "198.51.100.9" }] } }, field: "network.ipv4.dhcp_ranges[0]", pattern: /covers the host address/ },
+      { title: "markup in a DHCP host name", network: { name: "lab", type: NetworkType.NETWORK_TYPE_NAT, ipv4: { address: "10.77.0.1/24", dhcpRanges: [], dhcpHosts: [{ mac: "52:54:00:00:00:01", ip: "10.77.0.5", hostname: "x'/><host mac='52:54:00:00:00:02" }] } }, field: "network.ipv4.dhcp_hosts[0].hostname", pattern: /letters, digits and hyphens/ },
+      { title: "markup in a DNS domain", network: { name: "lab", type: NetworkType.NETWORK_TYPE_NAT, dns: { domain: "a</domain><forward mode='open'/>", hosts: [], forwarders: [] } }, field: "network.dns.domain", pattern: /letters, digits and hyphens/ },
+      { title: "markup in an uplink name", network: { name: "mv", type: NetworkType.NETWORK_TYPE_MACVTAP, uplink: "eth0'/><x" }, field: "network.uplink", pattern: /use characters from A-Z/ },
       { title: "an address on a very isolated network", network: { name: "lab", type: NetworkType.NETWORK_TYPE_VERY_ISOLATED, ipv4: { address: "10.77.0.1/24", dhcpRanges: [] } }, field: "network.ipv4", pattern: /no host address/ },
     ];
 

@@ -208,11 +208,26 @@ identities:
   it("returns help for --help", () => {
     assert.equal(loadConfig(["--help"], {}), "help");
   });
+
+  it("defaults the subnet pool to 10.100.0.0/16", () => {
+    assert.equal(load([]).subnetPool.toString(), "10.100.0.0/16");
+  });
+
+  it("takes the subnet pool from the flag before the environment", () => {
+    const env = { NETAGENT_SUBNET_POOL: "10.200.0.0/16" };
+
+    assert.equal(load([], env).subnetPool.toString(), "10.200.0.0/16");
+    assert.equal(load(["--subnet-pool", "172.20.0.0/20"], env).subnetPool.toString(), "172.20.0.0/20");
+  });
+
+  it("rejects an invalid subnet pool naming its source", () => {
+    assert.throws(() => load(["--subnet-pool", "10.100.0.1/16"]), /^Error: invalid --subnet-pool: invalid subnet pool "10\.100\.0\.1\/16": use an IPv4 subnet/);
+  });
 });
 
 describe("USAGE", () => {
   it("documents every flag with its environment variable", () => {
-    for (const flag of ["listen", "socket-mode", "socket-group", "tls-cert", "tls-key", "tls-client-ca", "insecure-tcp", "metrics-listen", "libvirt-socket", "libvirt-uri", "log-level", "audit-log"]) {
+    for (const flag of ["listen", "socket-mode", "socket-group", "tls-cert", "tls-key", "tls-client-ca", "insecure-tcp", "metrics-listen", "libvirt-socket", "libvirt-uri", "log-level", "audit-log", "subnet-pool"]) {
       assert.match(USAGE, new RegExp(`--${flag}\\b`));
       assert.match(USAGE, new RegExp(`NETAGENT_${flag.toUpperCase().replace(/-/g, "_")}\\b`));
     }

@@ -5,6 +5,7 @@ import { AccountFiles, resolveGroup } from "./auth/accounts";
 import { DEFAULT_IDENTITY_RULES, IdentityRule } from "./auth/roles";
 import { ConfigFile, readConfigFile } from "./config-file";
 import { isLoopback, ListenAddress, parseListenAddress, parseTcpAddress, TcpAddress } from "./grpc/listen-address";
+import { DEFAULT_SUBNET_POOL, SubnetPool } from "./networks/subnet-pool";
 
 /** The agent's settings, merged from flags, environment, configuration file and defaults. */
 export interface AgentConfig {
@@ -28,6 +29,8 @@ export interface AgentConfig {
   auditLog?: string;
   identities: IdentityRule[];
   protectedNetworks: string[];
+  /** Pool that NAT and ISOLATED networks created without a subnet get their /24 from. */
+  subnetPool: SubnetPool;
 }
 
 interface OptionSpec {
@@ -57,6 +60,7 @@ const OPTIONS: OptionSpec[] = [
   { name: "libvirt-uri", kind: "string", value: "URI", defaultText: "qemu:///system", help: "libvirt connection URI opened on that socket" },
   { name: "log-level", kind: "string", value: "LEVEL", defaultText: "info", help: "trace, debug, info, warn or error" },
   { name: "audit-log", kind: "string", value: "PATH", defaultText: "the agent's log on stdout", help: "file that receives one JSON line per mutating call (reopened on SIGHUP)" },
+  { name: "subnet-pool", kind: "string", value: "CIDR", defaultText: DEFAULT_SUBNET_POOL, help: "IPv4 range that NAT and ISOLATED networks created without a subnet get a free /24 from" },
 ];
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error"];
@@ -209,7 +213,16 @@ export function loadConfig(
     auditLog: optionalText("audit-log")?.value,
     identities: file?.identities ?? [...DEFAULT_IDENTITY_RULES],
     protectedNetworks: file?.protectedNetworks ?? [],
+    subnetPool: readSubnetPool(text("subnet-pool", DEFAULT_SUBNET_POOL)),
   };
+}
+
+function readSubnetPool(pool: Value<string>): SubnetPool {
+  try {
+    return new SubnetPool(pool.value);
+  } catch (error) {
+    throw new Error(`invalid ${pool.source}: ${(error as Error).message}`);
+  }
 }
 
 /** Reads the file named by --config or NETAGENT_CONFIG, or the default file when it exists. */

@@ -49,6 +49,9 @@ export class AlreadyExistsError extends AgentError {}
 /** The request is valid but cannot work in the host's current state. */
 export class FailedPreconditionError extends AgentError {}
 
+/** A limited resource, such as the subnet pool, has nothing left. */
+export class ResourceExhaustedError extends AgentError {}
+
 /** libvirtd cannot be reached; the caller may retry later. */
 export class UnavailableError extends AgentError {}
 

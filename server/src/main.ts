@@ -6,6 +6,7 @@ import { AgentConfig, loadConfig, USAGE } from "./config";
 import { createEventStream } from "./events";
 import { AgentHealth } from "./grpc/health";
 import { createAgentServer, listen } from "./grpc/server";
+import { KernelHostProbe } from "./host/facts";
 import { InterfaceManager } from "./interfaces/manager";
 import { LibvirtSession } from "./libvirt/session";
 import { isLoopback } from "./grpc/listen-address";
@@ -36,7 +37,11 @@ async function main(): Promise<void> {
     uri: config.libvirtUri,
     logger: logger.child({ component: "libvirt" }),
   });
-  const manager = new NetworkManager(session, { logger: logger.child({ component: "networks" }) });
+  const manager = new NetworkManager(session, {
+    logger: logger.child({ component: "networks" }),
+    hostProbe: new KernelHostProbe(),
+    subnetPool: config.subnetPool,
+  });
   const interfaces = new InterfaceManager(session, logger.child({ component: "interfaces" }));
   const events = createEventStream({ session, sync: manager.sync, logger: logger.child({ component: "events" }) });
   const health = new AgentHealth(session);

@@ -53,7 +53,7 @@ export const CYCLES_PER_ROUND = 5;
  * same request, so both make libvirt build the same network.
  */
 export async function measureCreateDelete(context: BenchContext): Promise<CreateDeleteResults> {
-  const xml = renderNetworkXml(validateSpec(NETWORK, "network."));
+  const xml = renderNetworkXml(validateSpec(NETWORK, "network.").spec);
   const request = CREATE_REQUEST;
   const agentCycle = async () => {
     const started = performance.now();

@@ -4,12 +4,13 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { Status } from "nice-grpc";
 
-import { ListNetworksResponse, Network, WatchEventsResponse } from "@netagent/proto";
+import { DnsConfig, GetHostResponse, Host, Ipv4Config, ListDhcpLeasesResponse, ListNetworksResponse, MacvtapMode, Network, WatchEventsResponse } from "@netagent/proto";
 
 import { createNetAgentClient, DEFAULT_ADDRESS, NetAgentClient, NetAgentTlsOptions } from "../client";
 import { NetAgentError } from "../errors";
-import { eventLine, networkDetails, networkTable, parseType } from "./format";
+import { eventLine, hostDetails, leasesTable, networkDetails, networkTable, parseType } from "./format";
 import { addInterfaceCommands } from "./interface-commands";
+import { collect, parseDhcpHost, parseDnsHost, parseForwarder, parseIpv6DhcpHost, parseRange, parseWholeNumber } from "./options";
 import { ipv4FromSubnet } from "./subnet";
 
 /** Exit code for command-line usage errors (sysexits.h EX_USAGE). */
@@ -36,28 +37,88 @@ const program = new Command()
   .showHelpAfterError()
   .exitOverride();
 
-const network = program.command("network").description("create, list, inspect, start, stop and delete networks");
+const network = program.command("network").description("create, list, inspect, update, start, stop and delete networks, and list DHCP leases");
 
 network
   .command("create <name>")
   .description("create and start a network (all or nothing)")
-  .requiredOption("--type <type>", "nat, isolated or very-isolated")
-  .option("--subnet <cidr>", "IPv4 subnet, e.g. 10.77.0.0/24: host gets .1, DHCP the rest")
-  .option("--host-address <cidr>", "host address with prefix, e.g. 10.77.0.1/24 (instead of --subnet)")
-  .option("--dhcp-range <start-end>", "DHCP range, repeatable; replaces the --subnet default", collect, [])
-  .option("--no-dhcp", "serve no DHCP on the subnet")
+  .requiredOption("--type <type>", "nat, isolated, very-isolated, bridge, macvtap, routed or open")
+  .option("--subnet <cidr>", "IPv4 subnet, e.g. 10.77.0.0/24: host gets .1, DHCP the rest (NAT and isolated get one from the agent's pool when omitted)")
+  .option("--host-address <cidr>", "IPv4 host address with prefix, e.g. 10.77.0.1/24 (instead of --subnet)")
+  .option("--dhcp-range <start-end>", "IPv4 DHCP range, repeatable; replaces the --subnet default", collect, [])
+  .option("--dhcp-host <mac,ip[,name]>", "IPv4 static DHCP host, repeatable", collect, [])
+  .option("--no-dhcp", "serve no DHCP on the --subnet")
+  .option("--ipv6 <cidr>", "IPv6 host address with prefix, e.g. 2001:db8:1::1/64")
+  .option("--ipv6-dhcp-range <start-end>", "DHCPv6 range, repeatable", collect, [])
+  .option("--ipv6-dhcp-host <name,ip>", "DHCPv6 static host, repeatable", collect, [])
+  .option("--dns-domain <domain>", "DNS domain of the guests, e.g. lab.example")
+  .option("--dns-host <ip=name[,name]>", "DNS name for an address, repeatable", collect, [])
+  .option("--dns-forwarder <[domain=]address>", "upstream DNS server, repeatable", collect, [])
+  .option("--no-dns", "serve no DNS to guests (DHCP stays)")
+  .option("--mtu <bytes>", "bridge MTU in bytes, 68 to 65535")
+  .option("--stp", "run the Spanning Tree Protocol on the bridge (default off)")
+  .option("--forward-delay <seconds>", "bridge forward delay in seconds, 0 to 30")
   .option("--bridge <name>", "Linux bridge name, at most 15 bytes (generated when omitted)")
+  .option("--host-bridge <name>", "bridge: the existing host bridge that holds the uplink, e.g. br0")
+  .option("--uplink <name>", "macvtap: the interface guests attach to; nat and routed: the only interface traffic may leave by")
+  .option("--macvtap-mode <mode>", "macvtap: bridge (default), vepa, private or passthrough")
   .option("--no-autostart", "do not start the network when libvirtd starts")
   .option("--validate-only", "run every check without changing anything")
   .action((name: string, options: CreateOptions) => run(async (agent) => {
-    const response = await agent.networks.createNetwork({
-      network: { name, type: parseType(options.type), bridge: options.bridge ?? "", ipv4: ipv4Of(options), autostart: options.autostart },
-      validateOnly: options.validateOnly ?? false,
-    });
+    const response = await agent.networks.createNetwork({ network: networkOf(name, options), validateOnly: options.validateOnly ?? false });
     printNetwork(response.network);
     if (options.validateOnly && !globals().json) {
       print("(validate only: every check passed and nothing was changed)");
     }
+  }));
+
+network
+  .command("update <name>")
+  .description("change a network; DHCP hosts, DHCP ranges and DNS hosts change live, other fields at the next start (or now with --restart)")
+  .option("--add-dhcp-host <mac,ip[,name]>", "add an IPv4 static DHCP host, repeatable", collect, [])
+  .option("--remove-dhcp-host <mac>", "remove the IPv4 static DHCP host with this MAC, repeatable", collect, [])
+  .option("--add-dhcp-range <start-end>", "add an IPv4 DHCP range, repeatable", collect, [])
+  .option("--remove-dhcp-range <start-end>", "remove an IPv4 DHCP range, repeatable", collect, [])
+  .option("--add-dns-host <ip=name[,name]>", "add a DNS host, repeatable", collect, [])
+  .option("--remove-dns-host <ip>", "remove the DNS hosts of this address, repeatable", collect, [])
+  .option("--host-address <cidr>", "new IPv4 host address with prefix")
+  .option("--ipv6 <cidr>", "new IPv6 host address with prefix")
+  .option("--dns-domain <domain>", "new DNS domain")
+  .option("--mtu <bytes>", "new bridge MTU in bytes, 68 to 65535")
+  .option("--stp", "turn STP on")
+  .option("--no-stp", "turn STP off")
+  .option("--forward-delay <seconds>", "new bridge forward delay in seconds, 0 to 30")
+  .option("--autostart", "start the network when libvirtd starts")
+  .option("--no-autostart", "do not start the network when libvirtd starts")
+  .option("--restart", "stop and start the network if a change needs it")
+  .option("--validate-only", "run every check without changing anything")
+  .action((name: string, options: UpdateOptions) => run(async (agent) => {
+    const current = (await agent.networks.getNetwork({ name })).network;
+    if (current === undefined) {
+      return;
+    }
+    const { network: changed, paths } = applyUpdateOptions(current, options);
+    if (paths.length === 0) {
+      throw new UsageError("nothing to change: give at least one option, see --help");
+    }
+    const response = await agent.networks.updateNetwork({ network: changed, updateMask: paths, validateOnly: options.validateOnly ?? false, restart: options.restart ?? false });
+    if (globals().json) {
+      print(JSON.stringify({ network: response.network && Network.toJSON(response.network), restartRequired: response.restartRequired, pendingFields: response.pendingFields }, null, 2));
+      return;
+    }
+    printNetwork(response.network);
+    if (response.restartRequired) {
+      print(`Restart required:     ${response.pendingFields.join(", ")} (run again with --restart, or stop and start the network)`);
+    }
+  }));
+
+network
+  .command("leases <name>")
+  .description("list the DHCP leases of a network")
+  .option("--mac <mac>", "only leases of this MAC address")
+  .action((name: string, options: { mac?: string }) => run(async (agent) => {
+    const response: ListDhcpLeasesResponse = await agent.networks.listDhcpLeases({ name, mac: options.mac ?? "" });
+    print(globals().json ? JSON.stringify(ListDhcpLeasesResponse.toJSON(response), null, 2) : leasesTable(response.leases, response.dhcpSource));
   }));
 
 network
@@ -120,6 +181,19 @@ network
     printNetwork((await agent.networks.stopNetwork({ name })).network);
   }));
 
+program
+  .command("host")
+  .description("show the host: uplinks, bridges, subnets in use and which network types it supports")
+  .command("get")
+  .description("show the host the agent runs on")
+  .action(() => run(async (agent) => {
+    const response: GetHostResponse = await agent.host.getHost({});
+    if (response.host === undefined) {
+      return;
+    }
+    print(globals().json ? JSON.stringify(Host.toJSON(response.host), null, 2) : hostDetails(response.host));
+  }));
+
 addInterfaceCommands(program, {
   run,
   print,
@@ -156,37 +230,151 @@ interface CreateOptions {
   subnet?: string;
   hostAddress?: string;
   dhcpRange: string[];
+  dhcpHost: string[];
   dhcp: boolean;
+  ipv6?: string;
+  ipv6DhcpRange: string[];
+  ipv6DhcpHost: string[];
+  dnsDomain?: string;
+  dnsHost: string[];
+  dnsForwarder: string[];
+  dns: boolean;
+  mtu?: string;
+  stp?: boolean;
+  forwardDelay?: string;
   bridge?: string;
+  hostBridge?: string;
+  uplink?: string;
+  macvtapMode?: string;
   autostart: boolean;
   validateOnly?: boolean;
 }
 
-function ipv4Of(options: CreateOptions) {
+function networkOf(name: string, options: CreateOptions): Network {
+  return Network.fromPartial({
+    name,
+    type: parseType(options.type),
+    bridge: options.bridge ?? "",
+    ipv4: ipv4Of(options),
+    ipv6: options.ipv6
+      ? { address: options.ipv6, dhcpRanges: options.ipv6DhcpRange.map((r) => parseRange(r, "--ipv6-dhcp-range")), dhcpHosts: options.ipv6DhcpHost.map(parseIpv6DhcpHost) }
+      : undefined,
+    dns: dnsOf(options),
+    mtu: options.mtu === undefined ? 0 : parseWholeNumber(options.mtu, "--mtu", 68, 65535),
+    stp: options.stp,
+    forwardDelaySeconds: options.forwardDelay === undefined ? 0 : parseWholeNumber(options.forwardDelay, "--forward-delay", 0, 30),
+    hostBridge: options.hostBridge ?? "",
+    uplink: options.uplink ?? "",
+    macvtapMode: options.macvtapMode === undefined ? MacvtapMode.MACVTAP_MODE_UNSPECIFIED : parseMacvtapMode(options.macvtapMode),
+    autostart: options.autostart,
+  });
+}
+
+function ipv4Of(options: CreateOptions): Ipv4Config | undefined {
   if (options.subnet && options.hostAddress) {
     throw new UsageError("use either --subnet or --host-address, not both");
   }
-  const ranges = options.dhcpRange.map(parseRange);
+  const ranges = options.dhcpRange.map((r) => parseRange(r));
+  const hosts = options.dhcpHost.map((h) => parseDhcpHost(h));
   if (options.subnet) {
     const ipv4 = ipv4FromSubnet(options.subnet, options.dhcp);
-    return ranges.length > 0 ? { ...ipv4, dhcpRanges: ranges } : ipv4;
+    return { ...ipv4, dhcpRanges: ranges.length > 0 ? ranges : ipv4.dhcpRanges, dhcpHosts: hosts };
   }
   if (options.hostAddress) {
-    return { address: options.hostAddress, dhcpRanges: ranges };
+    return { address: options.hostAddress, dhcpRanges: ranges, dhcpHosts: hosts };
+  }
+  if (ranges.length > 0 || hosts.length > 0) {
+    throw new UsageError("--dhcp-range and --dhcp-host need --subnet or --host-address");
   }
   return undefined;
 }
 
-function parseRange(text: string) {
-  const [start, end, ...rest] = text.split("-");
-  if (!start || !end || rest.length > 0) {
-    throw new UsageError(`invalid --dhcp-range ${JSON.stringify(text)}: use START-END, for example 10.77.0.100-10.77.0.200`);
+function dnsOf(options: CreateOptions): DnsConfig | undefined {
+  const hosts = options.dnsHost.map((h) => parseDnsHost(h));
+  const forwarders = options.dnsForwarder.map(parseForwarder);
+  if (options.dns && !options.dnsDomain && hosts.length === 0 && forwarders.length === 0) {
+    return undefined;
   }
-  return { start, end };
+  return { enabled: options.dns, domain: options.dnsDomain ?? "", hosts, forwarders };
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function parseMacvtapMode(text: string): MacvtapMode {
+  const value = (MacvtapMode as unknown as Record<string, MacvtapMode>)[`MACVTAP_MODE_${text.toUpperCase()}`];
+  if (value === undefined || value === MacvtapMode.MACVTAP_MODE_UNSPECIFIED || value === MacvtapMode.UNRECOGNIZED) {
+    throw new UsageError(`invalid --macvtap-mode ${JSON.stringify(text)}: use bridge, vepa, private or passthrough`);
+  }
+  return value;
+}
+
+interface UpdateOptions {
+  addDhcpHost: string[];
+  removeDhcpHost: string[];
+  addDhcpRange: string[];
+  removeDhcpRange: string[];
+  addDnsHost: string[];
+  removeDnsHost: string[];
+  hostAddress?: string;
+  ipv6?: string;
+  dnsDomain?: string;
+  mtu?: string;
+  stp?: boolean;
+  forwardDelay?: string;
+  autostart?: boolean;
+  restart?: boolean;
+  validateOnly?: boolean;
+}
+
+/** Applies the update options to the current network and returns it with the field mask of what changed. */
+function applyUpdateOptions(current: Network, options: UpdateOptions): { network: Network; paths: string[] } {
+  const network = Network.fromPartial(current);
+  const paths: string[] = [];
+  const ipv4 = () => (network.ipv4 ??= { address: "", dhcpRanges: [], dhcpHosts: [] });
+  const dns = () => (network.dns ??= { enabled: true, domain: "", hosts: [], forwarders: [] });
+
+  if (options.addDhcpHost.length > 0 || options.removeDhcpHost.length > 0) {
+    const removed = new Set(options.removeDhcpHost.map((mac) => mac.toLowerCase()));
+    ipv4().dhcpHosts = [...ipv4().dhcpHosts.filter((h) => !removed.has(h.mac.toLowerCase())), ...options.addDhcpHost.map((h) => parseDhcpHost(h, "--add-dhcp-host"))];
+    paths.push("ipv4.dhcp_hosts");
+  }
+  if (options.addDhcpRange.length > 0 || options.removeDhcpRange.length > 0) {
+    const removed = new Set(options.removeDhcpRange.map((r) => JSON.stringify(parseRange(r, "--remove-dhcp-range"))));
+    ipv4().dhcpRanges = [...ipv4().dhcpRanges.filter((r) => !removed.has(JSON.stringify({ start: r.start, end: r.end }))), ...options.addDhcpRange.map((r) => parseRange(r, "--add-dhcp-range"))];
+    paths.push("ipv4.dhcp_ranges");
+  }
+  if (options.addDnsHost.length > 0 || options.removeDnsHost.length > 0) {
+    const removed = new Set(options.removeDnsHost);
+    dns().hosts = [...dns().hosts.filter((h) => !removed.has(h.ip)), ...options.addDnsHost.map((h) => parseDnsHost(h, "--add-dns-host"))];
+    paths.push("dns.hosts");
+  }
+  if (options.hostAddress !== undefined) {
+    ipv4().address = options.hostAddress;
+    paths.push("ipv4.address");
+  }
+  if (options.ipv6 !== undefined) {
+    network.ipv6 = { address: options.ipv6, dhcpRanges: network.ipv6?.dhcpRanges ?? [], dhcpHosts: network.ipv6?.dhcpHosts ?? [] };
+    paths.push("ipv6.address");
+  }
+  if (options.dnsDomain !== undefined) {
+    dns().domain = options.dnsDomain;
+    paths.push("dns.domain");
+  }
+  if (options.mtu !== undefined) {
+    network.mtu = parseWholeNumber(options.mtu, "--mtu", 68, 65535);
+    paths.push("mtu");
+  }
+  if (options.stp !== undefined) {
+    network.stp = options.stp;
+    paths.push("stp");
+  }
+  if (options.forwardDelay !== undefined) {
+    network.forwardDelaySeconds = parseWholeNumber(options.forwardDelay, "--forward-delay", 0, 30);
+    paths.push("forward_delay_seconds");
+  }
+  if (options.autostart !== undefined) {
+    network.autostart = options.autostart;
+    paths.push("autostart");
+  }
+  return { network, paths };
 }
 
 function globals(): GlobalOptions {

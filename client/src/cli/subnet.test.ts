@@ -7,11 +7,12 @@ describe("ipv4FromSubnet", () => {
     assert.deepEqual(ipv4FromSubnet("10.77.0.0/24", true), {
       address: "10.77.0.1/24",
       dhcpRanges: [{ start: "10.77.0.2", end: "10.77.0.254" }],
+      dhcpHosts: [],
     });
   });
 
   it("leaves DHCP out when asked", () => {
-    assert.deepEqual(ipv4FromSubnet("10.77.0.0/24", false), { address: "10.77.0.1/24", dhcpRanges: [] });
+    assert.deepEqual(ipv4FromSubnet("10.77.0.0/24", false), { address: "10.77.0.1/24", dhcpRanges: [], dhcpHosts: [] });
   });
 
   it("rejects a subnet with host bits set and suggests both fixes", () => {

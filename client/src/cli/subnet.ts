@@ -34,7 +34,7 @@ export function ipv4FromSubnet(subnet: string, withDhcp: boolean): Ipv4Config {
   }
 
   const dhcpRanges = withDhcp && size > 4 ? [{ start: format(value + 2), end: format(value + size - 2) }] : [];
-  return { address: `${format(value + 1)}/${prefixLength}`, dhcpRanges };
+  return { address: `${format(value + 1)}/${prefixLength}`, dhcpRanges, dhcpHosts: [] };
 }
 
 function format(value: number): string {

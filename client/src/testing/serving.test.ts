@@ -21,6 +21,8 @@ const networkService = {
   deleteNetwork: unimplemented,
   startNetwork: unimplemented,
   stopNetwork: unimplemented,
+  updateNetwork: unimplemented,
+  listDhcpLeases: unimplemented,
 };
 
 describe("waitForAgentServing", () => {

@@ -2,6 +2,7 @@ import { CallContext, ServerMiddlewareCall, Status } from "nice-grpc";
 import type { Logger } from "pino";
 
 import { describeIdentity } from "../auth/roles";
+import { boundForLog } from "./call-log";
 import { CallerContext, targetNetworkOf } from "./caller";
 import { METHOD_ACCESS } from "./method-roles";
 import { toServerError } from "./status";
@@ -26,7 +27,7 @@ export function auditMiddleware(audit: Logger) {
       identity,
       role: role ?? null,
       method: call.method.path,
-      target: targetNetworkOf(call.request) ?? null,
+      target: boundForLog(targetNetworkOf(call.request)) ?? null,
     };
     const durationMs = () => Number(process.hrtime.bigint() - started) / 1e6;
 

@@ -22,7 +22,7 @@ export function callLogMiddleware(logger: Logger) {
       peer: context.peer,
       caller: describeIdentity(context.caller.identity),
       role: context.caller.role,
-      network: targetOf(call.request),
+      network: boundForLog(targetOf(call.request)),
       domain: domainOf(call.request),
     };
     const durationMs = () => Number(process.hrtime.bigint() - started) / 1e6;
@@ -67,5 +67,20 @@ function targetOf(request: unknown): string | undefined {
 /** Finds the libvirt domain an InterfaceService request is about, for the log line. */
 function domainOf(request: unknown): string | undefined {
   const domain = typeof request === "object" && request !== null ? (request as { domain?: unknown }).domain : undefined;
-  return typeof domain === "string" && domain !== "" ? domain : undefined;
+  return typeof domain === "string" && domain !== "" ? boundForLog(domain) : undefined;
+}
+
+/** Longest request value, in characters, that a log line repeats in full. */
+const MAX_LOGGED_VALUE = 256;
+
+/**
+ * Cuts a value from a request to MAX_LOGGED_VALUE characters, because a
+ * megabyte-sized name in a log line makes the line as large, and pino may
+ * still be writing it when the agent exits.
+ */
+export function boundForLog(value: string | undefined): string | undefined {
+  if (value === undefined || value.length <= MAX_LOGGED_VALUE) {
+    return value;
+  }
+  return `${value.slice(0, MAX_LOGGED_VALUE)}... (${value.length} characters)`;
 }

@@ -2,7 +2,7 @@ import { ListNetworksRequest, NetworkServiceImplementation } from "@netagent/pro
 
 import { InvalidArgumentError } from "../errors";
 import type { NetworkManager } from "../networks/manager";
-import { kindFromProto, networkToProto, specInputFromProto } from "./convert";
+import { dhcpSourceToProto, kindFromProto, networkToProto, specInputFromProto } from "./convert";
 
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 1000;
@@ -34,6 +34,24 @@ export function networkService(manager: NetworkManager): NetworkServiceImplement
         networks: page.map(networkToProto),
         nextPageToken: more ? encodePageToken(page[page.length - 1].name) : "",
       };
+    },
+
+    async updateNetwork(request) {
+      if (request.network === undefined) {
+        throw new InvalidArgumentError([{ field: "network", description: "missing: set the network's name and the new values of the fields in update_mask" }]);
+      }
+      const result = await manager.update({
+        input: specInputFromProto(request.network),
+        paths: request.updateMask ?? [],
+        validateOnly: request.validateOnly,
+        restart: request.restart,
+      });
+      return { network: networkToProto(result.network), restartRequired: result.pendingFields.length > 0, pendingFields: result.pendingFields };
+    },
+
+    async listDhcpLeases(request) {
+      const { leases, dhcpSource } = await manager.listLeases(request.name, request.mac);
+      return { leases, dhcpSource: dhcpSourceToProto(dhcpSource) };
     },
 
     async deleteNetwork(request) {

@@ -79,7 +79,7 @@ describe("server reflection", () => {
     const response = await ask(request);
 
     const names = response.getListServicesResponse()!.getServiceList().map((service) => service.getName());
-    assert.deepEqual(names.sort(), ["netagent.v1.EventService", "netagent.v1.InterfaceService", "netagent.v1.NetworkService"]);
+    assert.deepEqual(names.sort(), ["netagent.v1.EventService", "netagent.v1.HostService", "netagent.v1.InterfaceService", "netagent.v1.NetworkService"]);
   });
 
   it("returns the file that defines NetworkService", async () => {

@@ -2,7 +2,13 @@ import { chmod, chown, mkdir, readFile, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 
 import { ServerCredentials } from "@grpc/grpc-js";
-import { EventServiceDefinition, InterfaceServiceDefinition, NetworkServiceDefinition, readDescriptorSet } from "@netagent/proto";
+import {
+  EventServiceDefinition,
+  HostServiceDefinition,
+  InterfaceServiceDefinition,
+  NetworkServiceDefinition,
+  readDescriptorSet,
+} from "@netagent/proto";
 import { createServer, Server } from "nice-grpc";
 import { errorDetailsServerMiddleware } from "nice-grpc-error-details";
 import { prometheusServerMiddleware } from "nice-grpc-prometheus";
@@ -23,6 +29,7 @@ import { callerMiddleware } from "./caller";
 import { decodeGuardMiddleware, withDecodeGuard } from "./decode-guard";
 import { eventService } from "./event-service";
 import type { AgentHealth } from "./health";
+import { hostService } from "./host-service";
 import { interfaceService } from "./interface-service";
 import { formatForGrpc, ListenAddress } from "./listen-address";
 import { networkService } from "./network-service";
@@ -81,6 +88,7 @@ export function createAgentServer(options: AgentServerOptions): Server {
   const server = createAgentServerBase(options);
 
   server.add(withDecodeGuard(NetworkServiceDefinition), networkService(options.manager));
+  server.add(withDecodeGuard(HostServiceDefinition), hostService(options.manager));
   server.add(withDecodeGuard(InterfaceServiceDefinition), interfaceService(options.interfaces));
   if (options.events !== undefined && options.session !== undefined) {
     server.add(withDecodeGuard(EventServiceDefinition), eventService(options.events, options.session));

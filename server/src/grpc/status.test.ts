@@ -3,7 +3,15 @@ import assert from "node:assert/strict";
 import { ServerError, Status } from "nice-grpc";
 import { RichServerError } from "nice-grpc-error-details";
 
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, UnavailableError } from "../errors";
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  PermissionDeniedError,
+  ResourceExhaustedError,
+  UnavailableError,
+} from "../errors";
 import { LibvirtConnectionError, LibvirtError } from "../libvirt";
 import { MAX_STATUS_TEXT_LENGTH, toServerError } from "./status";
 
@@ -22,6 +30,7 @@ describe("toServerError", () => {
     [new NotFoundError("network 'x' not found"), Status.NOT_FOUND],
     [new AlreadyExistsError("exists"), Status.ALREADY_EXISTS],
     [new FailedPreconditionError("in use"), Status.FAILED_PRECONDITION],
+    [new ResourceExhaustedError("pool empty"), Status.RESOURCE_EXHAUSTED],
     [new UnavailableError("down"), Status.UNAVAILABLE],
     [new PermissionDeniedError("needs operator"), Status.PERMISSION_DENIED],
   ];

@@ -7,6 +7,7 @@ import {
   InvalidArgumentError,
   NotFoundError,
   PermissionDeniedError,
+  ResourceExhaustedError,
   UnavailableError,
 } from "../errors";
 import { LibvirtConnectionError } from "../libvirt";
@@ -54,6 +55,9 @@ export function toServerError(error: unknown): ServerError {
   }
   if (error instanceof FailedPreconditionError) {
     return new ServerError(Status.FAILED_PRECONDITION, bounded(error.message));
+  }
+  if (error instanceof ResourceExhaustedError) {
+    return new ServerError(Status.RESOURCE_EXHAUSTED, error.message);
   }
   if (error instanceof PermissionDeniedError) {
     return new ServerError(Status.PERMISSION_DENIED, bounded(error.message));

@@ -5,7 +5,7 @@ import type { NetworkKind } from "../networks/model";
 import { addressesNote, attachWarnings, NetworkFacts } from "./network-facts";
 
 function facts(type: NetworkKind, withDhcp = true): NetworkFacts {
-  const ipv4 = withDhcp ? { address: "10.77.0.1", prefixLength: 24, dhcpRanges: [{ start: "10.77.0.2", end: "10.77.0.254" }] } : undefined;
+  const ipv4 = withDhcp ? { address: "10.77.0.1", prefixLength: 24, dhcpRanges: [{ start: "10.77.0.2", end: "10.77.0.254" }], dhcpHosts: [] } : undefined;
   return { name: "lab", type, active: true, connectivity: connectivityOf({ type, ipv4 }) };
 }
 

@@ -4,8 +4,18 @@ import { once } from "node:events";
 import { LibvirtClient, LibvirtClientOptions } from "./client";
 import { LibvirtConnectionError, LibvirtError } from "./errors";
 import { FAKE_DEFAULT_NETWORK, FakeCall, FakeCallHandler, FakeLibvirtd } from "./fake-libvirtd";
-import { AuthType, KeepaliveProcedure, ListNetworksFlag, NetworkXmlFlag, RemoteProcedure } from "./protocol";
-import { formatUuid, NetworkRef, parseUuid, readNetworkRef, writeNetworkRef } from "./structs";
+import {
+  AuthType,
+  DriverFeature,
+  KeepaliveProcedure,
+  ListNetworksFlag,
+  NetworkUpdateCommand,
+  NetworkUpdateFlag,
+  NetworkUpdateSection,
+  NetworkXmlFlag,
+  RemoteProcedure,
+} from "./protocol";
+import { DhcpLease, formatUuid, NetworkRef, parseUuid, readNetworkRef, writeDhcpLease, writeNetworkRef } from "./structs";
 import { XdrReader, XdrWriter } from "./xdr";
 
 const OTHER_NETWORK: NetworkRef = {
@@ -313,6 +323,145 @@ describe("LibvirtClient", () => {
         return reader.readInt();
       });
       assert.deepEqual(values, [1, 0]);
+    });
+  });
+
+  describe("networkUpdate", () => {
+    const update = {
+      command: NetworkUpdateCommand.ADD_LAST,
+      section: NetworkUpdateSection.IP_DHCP_HOST,
+      parentIndex: 0,
+      xml: "<host mac='52:54:00:00:00:01' ip='10.77.0.10'/>",
+      flags: NetworkUpdateFlag.LIVE | NetworkUpdateFlag.CONFIG,
+    };
+
+    /** Decodes NETWORK_UPDATE args in wire order: the two words after the network, then the rest. */
+    function readUpdateArgs(call: FakeCall) {
+      const [network, reader] = readNetworkArgs(call);
+      const first = reader.readUint();
+      const second = reader.readUint();
+      const parentIndex = reader.readInt();
+      const xml = reader.readString();
+      const flags = reader.readUint();
+      reader.expectEnd();
+      return { network, first, second, parentIndex, xml, flags };
+    }
+
+    function acceptUpdates(call: FakeCall): boolean {
+      if (call.procedure !== RemoteProcedure.NETWORK_UPDATE) {
+        return false;
+      }
+      call.reply();
+      return true;
+    }
+
+    it("sends command before section when the daemon has the correct order", async () => {
+      await connect({}, acceptUpdates);
+
+      await client!.networkUpdate(FAKE_DEFAULT_NETWORK, update);
+
+      const args = readUpdateArgs(daemon.callsOf(RemoteProcedure.NETWORK_UPDATE)[0]);
+      assert.equal(args.first, NetworkUpdateCommand.ADD_LAST);
+      assert.equal(args.second, NetworkUpdateSection.IP_DHCP_HOST);
+      assert.equal(args.parentIndex, 0);
+      assert.equal(args.xml, update.xml);
+      assert.equal(args.flags, 3);
+      assert.deepEqual(args.network, FAKE_DEFAULT_NETWORK);
+    });
+
+    it("swaps command and section for a daemon without feature 16", async () => {
+      daemon = await FakeLibvirtd.start(acceptUpdates);
+      daemon.featureOverrides.set(DriverFeature.NETWORK_UPDATE_HAS_CORRECT_ORDER, 0);
+      client = await LibvirtClient.connect({ socketPath: daemon.socketPath });
+
+      await client.networkUpdate(FAKE_DEFAULT_NETWORK, update);
+
+      const args = readUpdateArgs(daemon.callsOf(RemoteProcedure.NETWORK_UPDATE)[0]);
+      assert.equal(args.first, NetworkUpdateSection.IP_DHCP_HOST);
+      assert.equal(args.second, NetworkUpdateCommand.ADD_LAST);
+    });
+
+    it("asks for the order once per connection", async () => {
+      await connect({}, acceptUpdates);
+
+      await client!.networkUpdate(FAKE_DEFAULT_NETWORK, update);
+      await client!.networkUpdate(FAKE_DEFAULT_NETWORK, { ...update, command: NetworkUpdateCommand.DELETE });
+
+      const orderQuestions = daemon
+        .callsOf(RemoteProcedure.CONNECT_SUPPORTS_FEATURE)
+        .filter((call) => new XdrReader(call.args).readInt() === DriverFeature.NETWORK_UPDATE_HAS_CORRECT_ORDER);
+      assert.equal(orderQuestions.length, 1);
+      assert.equal(daemon.callsOf(RemoteProcedure.NETWORK_UPDATE).length, 2);
+    });
+
+    it("passes on the daemon's error", async () => {
+      await connect({}, (call) => {
+        if (call.procedure !== RemoteProcedure.NETWORK_UPDATE) {
+          return false;
+        }
+        call.replyError({ code: 55, domain: 19, message: "Requested operation is not valid: can't update 'ip' section of network 'default'" });
+        return true;
+      });
+
+      const error = await rejectionOf(client!.networkUpdate(FAKE_DEFAULT_NETWORK, update));
+
+      assert.ok(error instanceof LibvirtError);
+      assert.equal(error.code, 55);
+      assert.match(error.message, /can't update 'ip' section/);
+    });
+  });
+
+  describe("networkGetDhcpLeases", () => {
+    const lease: DhcpLease = {
+      iface: "na-lab",
+      expiryTime: 1_767_225_600n,
+      type: 0,
+      mac: "52:54:00:00:00:01",
+      iaid: undefined,
+      ipAddress: "10.77.0.10",
+      prefix: 24,
+      hostname: "guest1",
+      clientId: "01:52:54:00:00:00:01",
+    };
+
+    function replyWithLeases(leases: DhcpLease[]): FakeCallHandler {
+      return (call) => {
+        if (call.procedure !== RemoteProcedure.NETWORK_GET_DHCP_LEASES) {
+          return false;
+        }
+        const writer = new XdrWriter().writeArray(leases, 65536, writeDhcpLease).writeUint(leases.length);
+        call.reply(writer.finish());
+        return true;
+      };
+    }
+
+    it("decodes every lease field", async () => {
+      await connect({}, replyWithLeases([lease]));
+
+      const leases = await client!.networkGetDhcpLeases(FAKE_DEFAULT_NETWORK);
+
+      assert.deepEqual(leases, [lease]);
+    });
+
+    it("sends the MAC filter, need_results 1 and flags 0", async () => {
+      await connect({}, replyWithLeases([]));
+
+      await client!.networkGetDhcpLeases(FAKE_DEFAULT_NETWORK, "52:54:00:00:00:01");
+
+      const [network, reader] = readNetworkArgs(daemon.callsOf(RemoteProcedure.NETWORK_GET_DHCP_LEASES)[0]);
+      assert.deepEqual(network, FAKE_DEFAULT_NETWORK);
+      assert.equal(reader.readOptional((r) => r.readString()), "52:54:00:00:00:01");
+      assert.equal(reader.readInt(), 1);
+      assert.equal(reader.readUint(), 0);
+    });
+
+    it("sends no MAC filter when none is given", async () => {
+      await connect({}, replyWithLeases([]));
+
+      await client!.networkGetDhcpLeases(FAKE_DEFAULT_NETWORK);
+
+      const [, reader] = readNetworkArgs(daemon.callsOf(RemoteProcedure.NETWORK_GET_DHCP_LEASES)[0]);
+      assert.equal(reader.readOptional((r) => r.readString()), undefined);
     });
   });
 

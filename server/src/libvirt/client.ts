@@ -5,9 +5,11 @@ import { LibvirtConnectionError } from "./errors";
 import { LibvirtLogger, silentLogger } from "./logger";
 import { AuthType, DriverFeature, ListLimit, RemoteProcedure, UUID_LENGTH } from "./protocol";
 import {
+  DhcpLease,
   DomainInterfaceAddresses,
   DomainRef,
   NetworkRef,
+  readDhcpLease,
   readDomainInterfaceAddresses,
   readDomainRef,
   readNetworkRef,
@@ -51,6 +53,7 @@ export interface LibvirtClient {
  */
 export class LibvirtClient extends EventEmitter {
   private closing: Promise<void> | undefined;
+  private updateOrder: Promise<boolean> | undefined;
 
   /**
    * Connects to libvirtd and runs the handshake that libvirt's own remote
@@ -225,6 +228,51 @@ export class LibvirtClient extends EventEmitter {
   async networkIsPersistent(network: NetworkRef): Promise<boolean> {
     const reply = await this.callWithNetwork(RemoteProcedure.NETWORK_IS_PERSISTENT, network);
     return decode(reply, (reader) => reader.readInt() !== 0);
+  }
+
+  /**
+   * Changes one section of a network's XML (NETWORK_UPDATE): `command` is a
+   * NetworkUpdateCommand, `section` a NetworkUpdateSection, `parentIndex` the
+   * index of the <ip> element for DHCP sections (-1 lets libvirt choose),
+   * `xml` the element to add, modify or delete and `flags` NetworkUpdateFlag
+   * values. Daemons that lack DriverFeature.NETWORK_UPDATE_HAS_CORRECT_ORDER
+   * read command and section swapped, so the client asks once per connection
+   * and sends them in the order the daemon expects.
+   */
+  async networkUpdate(
+    network: NetworkRef,
+    update: { command: number; section: number; parentIndex: number; xml: string; flags: number },
+  ): Promise<void> {
+    this.updateOrder ??= this.supportsFeature(DriverFeature.NETWORK_UPDATE_HAS_CORRECT_ORDER).catch((error: unknown) => {
+      this.updateOrder = undefined;
+      throw error;
+    });
+    const correctOrder = await this.updateOrder;
+
+    const writer = new XdrWriter();
+    writeNetworkRef(writer, network);
+    if (correctOrder) {
+      writer.writeUint(update.command).writeUint(update.section);
+    } else {
+      writer.writeUint(update.section).writeUint(update.command);
+    }
+    writer.writeInt(update.parentIndex).writeString(update.xml).writeUint(update.flags);
+    await this.call(RemoteProcedure.NETWORK_UPDATE, writer.finish());
+  }
+
+  /** Returns the DHCP leases of a network's dnsmasq, all of them or those of one MAC address. */
+  async networkGetDhcpLeases(network: NetworkRef, mac?: string): Promise<DhcpLease[]> {
+    const writer = new XdrWriter();
+    writeNetworkRef(writer, network);
+    writer.writeOptional(mac, (w, value) => w.writeString(value));
+    // need_results 1 asks for the leases themselves, not only their count.
+    writer.writeInt(1).writeUint(0);
+    const reply = await this.call(RemoteProcedure.NETWORK_GET_DHCP_LEASES, writer.finish());
+    return decode(reply, (reader) => {
+      const leases = reader.readArray(ListLimit.NETWORK_DHCP_LEASES, readDhcpLease);
+      reader.readUint(); // The count of leases, which the array already contains.
+      return leases;
+    });
   }
 
   /** Lists domains. `flags` combines virConnectListAllDomainsFlags, and 0 lists all domains. */

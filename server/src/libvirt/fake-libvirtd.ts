@@ -213,8 +213,10 @@ export class FakeLibvirtd {
   readonly clients: FakeClient[] = [];
   /** Auth types that AUTH_LIST returns. */
   authTypes: number[] = [AuthType.NONE];
-  /** Value that CONNECT_SUPPORTS_FEATURE returns for every feature. */
+  /** Value that CONNECT_SUPPORTS_FEATURE returns for every feature not in featureOverrides. */
   featureSupported = 1;
+  /** Values that CONNECT_SUPPORTS_FEATURE returns for single features, by feature number. */
+  readonly featureOverrides = new Map<number, number>();
   /** Whether keepalive PINGs get a PONG. */
   answerPings = true;
   handler: FakeCallHandler | undefined;
@@ -330,9 +332,11 @@ function answerByDefault(call: FakeCall, daemon: FakeLibvirtd): void {
       call.reply(new XdrWriter().writeInt(1).finish());
       return;
 
-    case RemoteProcedure.CONNECT_SUPPORTS_FEATURE:
-      call.reply(new XdrWriter().writeInt(daemon.featureSupported).finish());
+    case RemoteProcedure.CONNECT_SUPPORTS_FEATURE: {
+      const feature = new XdrReader(call.args).readInt();
+      call.reply(new XdrWriter().writeInt(daemon.featureOverrides.get(feature) ?? daemon.featureSupported).finish());
       return;
+    }
 
     case RemoteProcedure.CONNECT_OPEN:
     case RemoteProcedure.CONNECT_CLOSE:

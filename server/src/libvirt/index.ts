@@ -17,16 +17,19 @@ export {
 export { LibvirtLogger } from "./logger";
 export * from "./protocol";
 export {
+  DhcpLease,
   DomainInterfaceAddresses,
   DomainIpAddress,
   DomainRef,
   formatUuid,
   NetworkRef,
   parseUuid,
+  readDhcpLease,
   readDomainInterfaceAddresses,
   readDomainRef,
   readNetworkRef,
   readRemoteError,
+  writeDhcpLease,
   writeDomainRef,
   writeNetworkRef,
 } from "./structs";

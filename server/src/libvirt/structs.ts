@@ -46,6 +46,52 @@ export function readDomainRef(reader: XdrReader): DomainRef {
   return { name, uuid, id };
 }
 
+/** One DHCP lease (remote_network_dhcp_lease). */
+export interface DhcpLease {
+  /** The bridge the lease was handed out on. */
+  iface: string;
+  /** Expiry time in seconds since the Unix epoch; 0 for a lease that never expires. */
+  expiryTime: bigint;
+  /** IpAddressType: 0 for IPv4, 1 for IPv6. */
+  type: number;
+  mac?: string;
+  /** DHCPv6 identity association id. */
+  iaid?: string;
+  ipAddress: string;
+  prefix: number;
+  hostname?: string;
+  /** DHCP client id (IPv4) or DUID (IPv6). */
+  clientId?: string;
+}
+
+export function readDhcpLease(reader: XdrReader): DhcpLease {
+  const readString = (r: XdrReader) => r.readString();
+  const iface = reader.readString();
+  const expiryTime = reader.readHyper();
+  const type = reader.readInt();
+  const mac = reader.readOptional(readString);
+  const iaid = reader.readOptional(readString);
+  const ipAddress = reader.readString();
+  const prefix = reader.readUint();
+  const hostname = reader.readOptional(readString);
+  const clientId = reader.readOptional(readString);
+  return { iface, expiryTime, type, mac, iaid, ipAddress, prefix, hostname, clientId };
+}
+
+/** Writes a remote_network_dhcp_lease. The agent only needs this to build replies of test daemons. */
+export function writeDhcpLease(writer: XdrWriter, lease: DhcpLease): void {
+  const writeString = (w: XdrWriter, value: string) => w.writeString(value);
+  writer.writeString(lease.iface);
+  writer.writeHyper(lease.expiryTime);
+  writer.writeInt(lease.type);
+  writer.writeOptional(lease.mac, writeString);
+  writer.writeOptional(lease.iaid, writeString);
+  writer.writeString(lease.ipAddress);
+  writer.writeUint(lease.prefix);
+  writer.writeOptional(lease.hostname, writeString);
+  writer.writeOptional(lease.clientId, writeString);
+}
+
 /** One address of a guest interface (remote_domain_ip_addr). */
 export interface DomainIpAddress {
   /** IpAddressType: 0 IPv4, 1 IPv6. */

@@ -4,8 +4,9 @@ import type { Connectivity, NetworkSpec } from "./model";
  * Derives what guests on a network can reach from its type and spec, so that
  * callers never have to remember libvirt's forward modes.
  */
-export function connectivityOf(spec: Pick<NetworkSpec, "type" | "ipv4">): Connectivity {
-  const libvirtDhcp = (spec.ipv4?.dhcpRanges.length ?? 0) > 0 ? "libvirt" : "none";
+export function connectivityOf(spec: Pick<NetworkSpec, "type" | "ipv4" | "ipv6">): Connectivity {
+  const servesDhcp = [spec.ipv4, spec.ipv6].some((ip) => ip !== undefined && (ip.dhcpRanges.length > 0 || ip.dhcpHosts.length > 0));
+  const libvirtDhcp = servesDhcp ? "libvirt" : "none";
 
   switch (spec.type) {
     case "nat":

@@ -1,15 +1,24 @@
-import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../errors";
-import { formatUuid, LibvirtClient, LibvirtError, LibvirtLogger, ListNetworksFlag, NetworkRef, NetworkXmlFlag } from "../libvirt";
+import { describeHost, HostDescription } from "../host/describe";
+import type { HostProbe } from "../host/facts";
+import { KernelHostProbe } from "../host/facts";
+import { formatUuid, LibvirtClient, LibvirtLogger, ListNetworksFlag, NetworkRef } from "../libvirt";
 import { LibvirtSession } from "../libvirt/session";
 import { silentLogger } from "../libvirt/logger";
 import { NetworkCache } from "./cache";
-import { connectivityOf } from "./connectivity";
+import type { ManagerContext } from "./context";
+import { createNetwork } from "./create";
 import { InterruptedCreates } from "./interrupted-creates";
 import { KeyedMutex } from "./keyed-mutex";
-import type { Network, NetworkKind, NetworkSpec, NetworkSpecInput } from "./model";
+import { LeaseList, listLeases } from "./leases";
+import type { Network, NetworkKind, NetworkSpecInput } from "./model";
+import { describe, isNoNetwork, lookup, lookupOrThrow, notFound, step, toNetwork } from "./steps";
+import { DEFAULT_SUBNET_POOL, SubnetPool } from "./subnet-pool";
 import { NetworkSync } from "./sync";
-import { validateNetworkName, validateSpec } from "./validate";
-import { parseNetworkXml, renderNetworkXml } from "./xml";
+import { UpdateRequest, UpdateResult, updateNetwork } from "./update";
+import { validateNetworkName } from "./validate";
+import { parseNetworkXml } from "./xml";
+
+export { describe } from "./steps";
 
 /** Filter for NetworkManager.list. */
 export interface NetworkFilter {
@@ -17,28 +26,34 @@ export interface NetworkFilter {
   active?: boolean;
 }
 
+/** Options of NetworkManager; each has a default suited to a real host. */
+export interface NetworkManagerOptions {
+  logger?: LibvirtLogger;
+  /** Reads interfaces, addresses and routes. Default: the kernel of the agent's network namespace. */
+  hostProbe?: HostProbe;
+  /** Pool that NAT and ISOLATED subnets are allocated from. Default 10.100.0.0/16. */
+  subnetPool?: SubnetPool;
+}
+
 /**
- * Creates, reads and removes libvirt networks. Operations on one network
- * name run one at a time; libvirt errors that the caller can act on become
- * FailedPreconditionError with libvirt's own reason. Reads come from a cache
- * that libvirt events keep current, and every write stores its result there
- * before it returns, so a caller always reads its own writes.
+ * Creates, reads, updates and removes libvirt networks. Operations on one
+ * network name run one at a time; libvirt errors that the caller can act on
+ * become FailedPreconditionError with libvirt's own reason. Reads come from a
+ * cache that libvirt events keep current, and every write stores its result
+ * there before it returns, so a caller always reads its own writes.
  */
 export class NetworkManager {
   private readonly locks = new KeyedMutex();
-  // Creates with addresses run one at a time, from the checks of the subnet
-  // to the network's start, so that no other create can take the subnet in
-  // between and make a passed check stale.
-  private readonly addressPlanLock = new KeyedMutex();
   /** The networks that reads return. */
   readonly cache = new NetworkCache();
   /** Keeps the cache current and reports each change. */
   readonly sync: NetworkSync;
   private readonly interrupted: InterruptedCreates;
+  private readonly context: ManagerContext;
 
   constructor(
     private readonly session: LibvirtSession,
-    options: { logger?: LibvirtLogger } = {},
+    options: NetworkManagerOptions = {},
   ) {
     const logger = options.logger ?? silentLogger;
     // The sync's connect hook runs first, so the cleanup below sees a full cache.
@@ -50,34 +65,39 @@ export class NetworkManager {
         await this.refresh(libvirt, name);
       })),
     );
+
+    this.context = {
+      session,
+      exclusive: (name, operation) => this.exclusive(name, operation),
+      store: (libvirt, ref) => this.store(libvirt, ref),
+      interrupted: this.interrupted,
+      planning: new KeyedMutex(),
+      hostProbe: options.hostProbe ?? new KernelHostProbe(),
+      subnetPool: options.subnetPool ?? new SubnetPool(DEFAULT_SUBNET_POOL),
+    };
   }
 
   /**
-   * Creates and starts a network, all or nothing. An existing network with
-   * the same spec is returned (and started if it was stopped); one with a
-   * different spec raises AlreadyExistsError.
+   * Creates and starts a network, all or nothing, after checking it against
+   * the host; see create.ts.
    */
-  async create(input: NetworkSpecInput, options: { validateOnly?: boolean } = {}): Promise<Network> {
-    const spec = validateSpec(input, "network.");
+  create(input: NetworkSpecInput, options: { validateOnly?: boolean } = {}): Promise<Network> {
+    return createNetwork(this.context, input, options);
+  }
 
-    return this.exclusive(spec.name, async () => {
-      const libvirt = await this.session.client();
-      const existing = await lookup(libvirt, spec.name);
-      if (existing !== undefined) {
-        return this.adoptExisting(libvirt, existing, spec, input.bridge !== undefined && input.bridge !== "", options);
-      }
+  /** Changes the fields of a network named in the request; see update.ts. */
+  update(request: UpdateRequest): Promise<UpdateResult> {
+    return updateNetwork(this.context, request);
+  }
 
-      if (options.validateOnly) {
-        return { ...spec, uuid: "", active: true, persistent: true, connectivity: connectivityOf(spec) };
-      }
-      // A create that loses the connection before it has read the new network
-      // back is removed after the reconnect, because its caller saw it fail.
-      return this.interrupted.track(spec, async (onDefined) => {
-        const steps = () => createSteps(libvirt, spec, onDefined);
-        await (spec.ipv4 ? this.addressPlanLock.run("ipv4", steps) : steps());
-        return this.store(libvirt, await libvirt.networkLookupByName(spec.name));
-      });
-    });
+  /** Describes the host as networks see it: interfaces, bridges, subnets in use and which types can be created. */
+  describeHost(): Promise<HostDescription> {
+    return describeHost(this.session, this.context.hostProbe, this.context.subnetPool);
+  }
+
+  /** Lists a network's DHCP leases, all or those of one MAC address. */
+  listLeases(name: string, mac?: string): Promise<LeaseList> {
+    return listLeases(this.context, name, mac);
   }
 
   /** Returns one network from the cache. */
@@ -165,29 +185,6 @@ export class NetworkManager {
     });
   }
 
-  private async adoptExisting(
-    libvirt: LibvirtClient,
-    ref: NetworkRef,
-    spec: NetworkSpec,
-    bridgeRequested: boolean,
-    options: { validateOnly?: boolean },
-  ): Promise<Network> {
-    const current = await describe(libvirt, ref, { inactiveXml: true });
-    const differences = specDifferences(spec, current, bridgeRequested);
-    if (differences.length > 0) {
-      throw new AlreadyExistsError(
-        `network ${quote(spec.name)} already exists with a different spec (${differences.join(", ")}); delete it first or choose another name`,
-      );
-    }
-
-    if (current.active || options.validateOnly) {
-      return current;
-    }
-    // A retry after a create that stopped half-way (agent restart) finishes the job.
-    await step("start", spec.name, () => libvirt.networkCreate(ref));
-    return this.store(libvirt, ref);
-  }
-
   /**
    * Runs an operation on one network after every earlier operation on it has
    * finished, as a cache write, so that a changed definition is reported.
@@ -230,48 +227,6 @@ export class NetworkManager {
   }
 }
 
-/**
- * Defines, starts and marks a network autostart, undoing the earlier steps
- * when one fails. `onDefined` receives the network once libvirt defined it.
- */
-async function createSteps(libvirt: LibvirtClient, spec: NetworkSpec, onDefined: (ref: NetworkRef) => void = () => undefined): Promise<void> {
-  const ref = await step("define", spec.name, () => libvirt.networkDefineXml(renderNetworkXml(spec)));
-  onDefined(ref);
-
-  try {
-    await step("start", spec.name, () => libvirt.networkCreate(ref));
-    if (spec.autostart) {
-      await step("autostart", spec.name, () => libvirt.networkSetAutostart(ref, true));
-    }
-  } catch (error) {
-    await undoCreate(libvirt, ref);
-    throw error;
-  }
-}
-
-async function undoCreate(libvirt: LibvirtClient, ref: NetworkRef): Promise<void> {
-  // Each undo step is tried even when the one before failed, because a
-  // network that failed to start is inactive and destroy then fails too.
-  await libvirt.networkDestroy(ref).catch(() => undefined);
-  await libvirt.networkUndefine(ref).catch(() => undefined);
-}
-
-/**
- * Runs one libvirt step of an operation. A libvirt error becomes a
- * FailedPreconditionError naming the step and passing libvirt's reason on;
- * connection errors pass through unchanged.
- */
-async function step<T>(name: string, network: string, action: () => Promise<T>): Promise<T> {
-  try {
-    return await action();
-  } catch (error) {
-    if (error instanceof LibvirtError) {
-      throw new FailedPreconditionError(`libvirt failed to ${name} network ${quote(network)}: ${error.message}`, { cause: error });
-    }
-    throw error;
-  }
-}
-
 /** Reads every network with its state; 3 + N round trips, all pipelined, instead of 4 per network. */
 export async function describeAll(libvirt: LibvirtClient): Promise<Network[]> {
   // Three flag-filtered lists tell the state of all networks at once.
@@ -301,80 +256,4 @@ export async function describeAll(libvirt: LibvirtClient): Promise<Network[]> {
     }),
   );
   return described.filter((n): n is Network => n !== undefined);
-}
-
-/** Reads one network's state and XML. `inactiveXml` reads the persistent definition instead of the running one. */
-export async function describe(libvirt: LibvirtClient, ref: NetworkRef, options: { inactiveXml?: boolean } = {}): Promise<Network> {
-  const [active, persistent, autostart] = await Promise.all([
-    libvirt.networkIsActive(ref),
-    libvirt.networkIsPersistent(ref),
-    libvirt.networkGetAutostart(ref),
-  ]);
-  // The inactive XML is the persistent config: what the next start uses.
-  const flags = options.inactiveXml && persistent ? NetworkXmlFlag.INACTIVE : 0;
-  const parsed = parseNetworkXml(await libvirt.networkGetXmlDesc(ref, flags));
-  return toNetwork({ ...parsed, uuid: parsed.uuid || formatUuid(ref.uuid) }, { active, persistent, autostart });
-}
-
-function toNetwork(
-  parsed: ReturnType<typeof parseNetworkXml>,
-  state: { active: boolean; persistent: boolean; autostart: boolean },
-): Network {
-  return { ...parsed, ...state, connectivity: connectivityOf(parsed) };
-}
-
-/** Lists how an existing network differs from a requested spec, as "field: existing vs requested". */
-function specDifferences(spec: NetworkSpec, current: Network, bridgeRequested: boolean): string[] {
-  const differences: string[] = [];
-  const compare = (field: string, existing: unknown, requested: unknown) => {
-    const a = JSON.stringify(existing ?? null);
-    const b = JSON.stringify(requested ?? null);
-    if (a !== b) {
-      differences.push(`${field}: ${a} exists, ${b} requested`);
-    }
-  };
-
-  compare("type", current.type, spec.type);
-  if (bridgeRequested) {
-    compare("bridge", current.bridge, spec.bridge);
-  }
-  compare("ipv4.address", ipv4Cidr(current), ipv4Cidr(spec));
-  compare("ipv4.dhcp_ranges", current.ipv4?.dhcpRanges, spec.ipv4?.dhcpRanges);
-  compare("autostart", current.autostart, spec.autostart);
-  return differences;
-}
-
-function ipv4Cidr(spec: Pick<NetworkSpec, "ipv4">): string | undefined {
-  return spec.ipv4 ? `${spec.ipv4.address}/${spec.ipv4.prefixLength}` : undefined;
-}
-
-async function lookup(libvirt: LibvirtClient, name: string): Promise<NetworkRef | undefined> {
-  try {
-    return await libvirt.networkLookupByName(name);
-  } catch (error) {
-    if (isNoNetwork(error)) {
-      return undefined;
-    }
-    throw error;
-  }
-}
-
-async function lookupOrThrow(libvirt: LibvirtClient, name: string): Promise<NetworkRef> {
-  const ref = await lookup(libvirt, name);
-  if (ref === undefined) {
-    throw notFound(name);
-  }
-  return ref;
-}
-
-function isNoNetwork(error: unknown): boolean {
-  return error instanceof LibvirtError && error.isNoNetwork();
-}
-
-function notFound(name: string): NotFoundError {
-  return new NotFoundError(`network ${quote(name)} not found`);
-}
-
-function quote(value: string): string {
-  return `'${value}'`;
 }

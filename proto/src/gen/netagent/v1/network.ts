@@ -157,6 +157,69 @@ export function dhcpSourceToJSON(object: DhcpSource): string {
 }
 
 /**
+ * MacvtapMode is how a MACVTAP network's guests share their uplink
+ * (libvirt's forward modes for a direct connection).
+ */
+export enum MacvtapMode {
+  /** MACVTAP_MODE_UNSPECIFIED - Not set: BRIDGE on input. */
+  MACVTAP_MODE_UNSPECIFIED = 0,
+  /** MACVTAP_MODE_BRIDGE - Guests on the same uplink reach each other directly, and the LAN. */
+  MACVTAP_MODE_BRIDGE = 1,
+  /**
+   * MACVTAP_MODE_VEPA - All guest traffic goes to the LAN switch, which must reflect traffic
+   * between guests (802.1Qbg VEPA).
+   */
+  MACVTAP_MODE_VEPA = 2,
+  /** MACVTAP_MODE_PRIVATE - Like VEPA, but guests on the uplink never reach each other. */
+  MACVTAP_MODE_PRIVATE = 3,
+  /** MACVTAP_MODE_PASSTHROUGH - One guest takes the whole uplink; only one guest can use the network. */
+  MACVTAP_MODE_PASSTHROUGH = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function macvtapModeFromJSON(object: any): MacvtapMode {
+  switch (object) {
+    case 0:
+    case "MACVTAP_MODE_UNSPECIFIED":
+      return MacvtapMode.MACVTAP_MODE_UNSPECIFIED;
+    case 1:
+    case "MACVTAP_MODE_BRIDGE":
+      return MacvtapMode.MACVTAP_MODE_BRIDGE;
+    case 2:
+    case "MACVTAP_MODE_VEPA":
+      return MacvtapMode.MACVTAP_MODE_VEPA;
+    case 3:
+    case "MACVTAP_MODE_PRIVATE":
+      return MacvtapMode.MACVTAP_MODE_PRIVATE;
+    case 4:
+    case "MACVTAP_MODE_PASSTHROUGH":
+      return MacvtapMode.MACVTAP_MODE_PASSTHROUGH;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return MacvtapMode.UNRECOGNIZED;
+  }
+}
+
+export function macvtapModeToJSON(object: MacvtapMode): string {
+  switch (object) {
+    case MacvtapMode.MACVTAP_MODE_UNSPECIFIED:
+      return "MACVTAP_MODE_UNSPECIFIED";
+    case MacvtapMode.MACVTAP_MODE_BRIDGE:
+      return "MACVTAP_MODE_BRIDGE";
+    case MacvtapMode.MACVTAP_MODE_VEPA:
+      return "MACVTAP_MODE_VEPA";
+    case MacvtapMode.MACVTAP_MODE_PRIVATE:
+      return "MACVTAP_MODE_PRIVATE";
+    case MacvtapMode.MACVTAP_MODE_PASSTHROUGH:
+      return "MACVTAP_MODE_PASSTHROUGH";
+    case MacvtapMode.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/**
  * Connectivity states what guests on a network can reach. Output only: it is
  * derived from the network type and spec, and ignored on input.
  */
@@ -169,15 +232,36 @@ export interface Connectivity {
   dhcpSource: DhcpSource;
 }
 
-/** DhcpRange is an inclusive range of IPv4 addresses that DHCP hands out. */
+/** DhcpRange is an inclusive range of addresses that DHCP hands out. */
 export interface DhcpRange {
-  /** First address of the range, for example "10.77.0.2". */
+  /** First address of the range, for example "10.77.0.2" or "2001:db8:1::100". */
   start: string;
   /**
    * Last address of the range, for example "10.77.0.254". Must not be below
    * start.
    */
   end: string;
+}
+
+/**
+ * DhcpHost is a static DHCP assignment: the guest always gets the same
+ * address.
+ */
+export interface DhcpHost {
+  /**
+   * MAC address of the guest's NIC, for example "52:54:00:12:34:56".
+   * Required in ipv4.dhcp_hosts; must be empty in ipv6.dhcp_hosts, because
+   * libvirt matches DHCPv6 clients by name, not by MAC.
+   */
+  mac: string;
+  /** The address the guest gets, inside the subnet and not the host address. */
+  ip: string;
+  /**
+   * Host name handed to the guest and resolvable in the network's DNS.
+   * Letters, digits and hyphens in dot-separated labels. Required in
+   * ipv6.dhcp_hosts.
+   */
+  hostname: string;
 }
 
 /** Ipv4Config is the host side of a network's IPv4 subnet. */
@@ -193,6 +277,75 @@ export interface Ipv4Config {
    * lies inside the subnet and excludes the host address.
    */
   dhcpRanges: DhcpRange[];
+  /**
+   * Static DHCP assignments, each with a unique MAC and a unique address
+   * inside the subnet.
+   */
+  dhcpHosts: DhcpHost[];
+}
+
+/**
+ * Ipv6Config is the host side of a network's IPv6 subnet. libvirt announces
+ * the prefix with router advertisements and serves DHCPv6 when ranges or
+ * hosts are set.
+ */
+export interface Ipv6Config {
+  /**
+   * The host's address on the network's bridge with its prefix length, for
+   * example "2001:db8:1::1/64". Global unicast or unique local; not
+   * link-local. With DHCP ranges or hosts the prefix length must be at least
+   * 64, because libvirt's dnsmasq rejects shorter ones.
+   */
+  address: string;
+  /** DHCPv6 ranges, inside the subnet and excluding the host address. */
+  dhcpRanges: DhcpRange[];
+  /** Static DHCPv6 assignments by host name; mac must be empty. */
+  dhcpHosts: DhcpHost[];
+}
+
+/** DnsHost is a name that libvirt's dnsmasq resolves to a fixed address. */
+export interface DnsHost {
+  /** The address, IPv4 or IPv6. */
+  ip: string;
+  /** One or more host names for the address. */
+  hostnames: string[];
+}
+
+/**
+ * DnsForwarder sends DNS queries that dnsmasq cannot answer to another
+ * server.
+ */
+export interface DnsForwarder {
+  /**
+   * The upstream server's address. Empty together with a domain means that
+   * names in that domain are resolved only from the network's own data.
+   */
+  address: string;
+  /**
+   * Only queries for names in this domain go to this forwarder. Empty means
+   * every query.
+   */
+  domain: string;
+}
+
+/** DnsConfig is the DNS service of libvirt's dnsmasq on a network. */
+export interface DnsConfig {
+  /**
+   * Whether dnsmasq serves DNS to guests. Defaults to true; false keeps DHCP
+   * but leaves guests without a DNS server from this network.
+   */
+  enabled?:
+    | boolean
+    | undefined;
+  /**
+   * The guests' DNS domain, for example "lab.example". dnsmasq answers names
+   * in it itself and never forwards them.
+   */
+  domain: string;
+  /** Fixed names. The agent changes them live with UpdateNetwork. */
+  hosts: DnsHost[];
+  /** Upstream servers; empty means the host's own resolvers. */
+  forwarders: DnsForwarder[];
 }
 
 /** Network is a libvirt virtual network on the host the agent runs on. */
@@ -207,14 +360,18 @@ export interface Network {
   /** The network type. Required on input. */
   type: NetworkType;
   /**
-   * Name of the Linux bridge libvirt creates for NAT, ISOLATED and
-   * VERY_ISOLATED networks, at most 15 bytes. Generated as "na-<name>" or
-   * "na-<hash>" when empty.
+   * Name of the Linux bridge libvirt creates for NAT, ISOLATED,
+   * VERY_ISOLATED, ROUTED and OPEN networks, at most 15 bytes. Generated as
+   * "na-<name>" or "na-<name start>-<hash>" when empty. Must be empty for
+   * BRIDGE (see host_bridge) and MACVTAP.
    */
   bridge: string;
   /**
-   * IPv4 host address and DHCP. Required for NAT and ISOLATED, rejected for
-   * VERY_ISOLATED.
+   * IPv4 host address, DHCP ranges and static hosts. For NAT and ISOLATED,
+   * when ipv4 is absent (and, for ISOLATED, ipv6 too), the agent allocates a
+   * free /24 from its subnet pool: host address .1, DHCP .2 to .254. ROUTED
+   * and OPEN need ipv4 or ipv6. Must be absent for VERY_ISOLATED, BRIDGE and
+   * MACVTAP, whose guests get addresses elsewhere.
    */
   ipv4?:
     | Ipv4Config
@@ -231,7 +388,57 @@ export interface Network {
   /** Output only. Whether libvirt keeps a persistent definition of the network. */
   persistent: boolean;
   /** Output only. What guests on this network can reach. */
-  connectivity?: Connectivity | undefined;
+  connectivity?:
+    | Connectivity
+    | undefined;
+  /**
+   * IPv6 host address, DHCPv6 ranges and static hosts, for NAT, ISOLATED,
+   * ROUTED and OPEN. Together with ipv4 the network is dual stack. libvirt
+   * turns on IPv6 forwarding for NAT, ROUTED and OPEN networks with IPv6, so
+   * the agent first checks that no uplink would lose routes learned from
+   * router advertisements.
+   */
+  ipv6?:
+    | Ipv6Config
+    | undefined;
+  /** DNS served by libvirt's dnsmasq, for networks with ipv4 or ipv6. */
+  dns?:
+    | DnsConfig
+    | undefined;
+  /**
+   * MTU of the network's bridge in bytes, 68 to 65535. 0 leaves the kernel's
+   * default (1500). Only for networks whose bridge libvirt creates.
+   */
+  mtu: number;
+  /**
+   * Whether the bridge runs the Spanning Tree Protocol. Defaults to false,
+   * unlike libvirt's own default, because a guest bridge has no loops and STP
+   * holds every new port back for twice the forward delay. Only for networks
+   * whose bridge libvirt creates.
+   */
+  stp?:
+    | boolean
+    | undefined;
+  /**
+   * The bridge's forward delay in seconds, 0 to 30 (libvirt's delay
+   * attribute). Only for networks whose bridge libvirt creates.
+   */
+  forwardDelaySeconds: number;
+  /**
+   * BRIDGE only, required: an existing Linux bridge on the host that holds
+   * the uplink to the LAN, for example "br0". The agent checks that it
+   * exists and is a bridge.
+   */
+  hostBridge: string;
+  /**
+   * MACVTAP: required, the host interface that guests attach to, for example
+   * "eth0"; it must exist and must not be a bridge port. NAT and ROUTED:
+   * optional, the only interface that guest traffic may leave by (libvirt's
+   * forward dev).
+   */
+  uplink: string;
+  /** MACVTAP only: how guests share the uplink. Defaults to BRIDGE. */
+  macvtapMode: MacvtapMode;
 }
 
 function createBaseConnectivity(): Connectivity {
@@ -432,8 +639,109 @@ export const DhcpRange: MessageFns<DhcpRange> = {
   },
 };
 
+function createBaseDhcpHost(): DhcpHost {
+  return { mac: "", ip: "", hostname: "" };
+}
+
+export const DhcpHost: MessageFns<DhcpHost> = {
+  encode(message: DhcpHost, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.mac !== "") {
+      writer.uint32(10).string(message.mac);
+    }
+    if (message.ip !== "") {
+      writer.uint32(18).string(message.ip);
+    }
+    if (message.hostname !== "") {
+      writer.uint32(26).string(message.hostname);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DhcpHost {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDhcpHost();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.mac = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ip = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DhcpHost {
+    return {
+      mac: isSet(object.mac) ? globalThis.String(object.mac) : "",
+      ip: isSet(object.ip) ? globalThis.String(object.ip) : "",
+      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+    };
+  },
+
+  toJSON(message: DhcpHost): unknown {
+    const obj: any = {};
+    if (message.mac !== "") {
+      obj.mac = message.mac;
+    }
+    if (message.ip !== "") {
+      obj.ip = message.ip;
+    }
+    if (message.hostname !== "") {
+      obj.hostname = message.hostname;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DhcpHost>): DhcpHost {
+    return DhcpHost.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DhcpHost>): DhcpHost {
+    const message = createBaseDhcpHost();
+    message.mac = object.mac ?? "";
+    message.ip = object.ip ?? "";
+    message.hostname = object.hostname ?? "";
+    return message;
+  },
+};
+
 function createBaseIpv4Config(): Ipv4Config {
-  return { address: "", dhcpRanges: [] };
+  return { address: "", dhcpRanges: [], dhcpHosts: [] };
 }
 
 export const Ipv4Config: MessageFns<Ipv4Config> = {
@@ -443,6 +751,9 @@ export const Ipv4Config: MessageFns<Ipv4Config> = {
     }
     for (const v of message.dhcpRanges) {
       DhcpRange.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.dhcpHosts) {
+      DhcpHost.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -476,6 +787,14 @@ export const Ipv4Config: MessageFns<Ipv4Config> = {
             message.dhcpRanges.push(DhcpRange.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.dhcpHosts.push(DhcpHost.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -496,6 +815,11 @@ export const Ipv4Config: MessageFns<Ipv4Config> = {
         : globalThis.Array.isArray(object?.dhcp_ranges)
         ? object.dhcp_ranges.map((e: any) => DhcpRange.fromJSON(e))
         : [],
+      dhcpHosts: globalThis.Array.isArray(object?.dhcpHosts)
+        ? object.dhcpHosts.map((e: any) => DhcpHost.fromJSON(e))
+        : globalThis.Array.isArray(object?.dhcp_hosts)
+        ? object.dhcp_hosts.map((e: any) => DhcpHost.fromJSON(e))
+        : [],
     };
   },
 
@@ -507,6 +831,9 @@ export const Ipv4Config: MessageFns<Ipv4Config> = {
     if (message.dhcpRanges?.length) {
       obj.dhcpRanges = message.dhcpRanges.map((e) => DhcpRange.toJSON(e));
     }
+    if (message.dhcpHosts?.length) {
+      obj.dhcpHosts = message.dhcpHosts.map((e) => DhcpHost.toJSON(e));
+    }
     return obj;
   },
 
@@ -517,6 +844,407 @@ export const Ipv4Config: MessageFns<Ipv4Config> = {
     const message = createBaseIpv4Config();
     message.address = object.address ?? "";
     message.dhcpRanges = object.dhcpRanges?.map((e) => DhcpRange.fromPartial(e)) || [];
+    message.dhcpHosts = object.dhcpHosts?.map((e) => DhcpHost.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseIpv6Config(): Ipv6Config {
+  return { address: "", dhcpRanges: [], dhcpHosts: [] };
+}
+
+export const Ipv6Config: MessageFns<Ipv6Config> = {
+  encode(message: Ipv6Config, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== "") {
+      writer.uint32(10).string(message.address);
+    }
+    for (const v of message.dhcpRanges) {
+      DhcpRange.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.dhcpHosts) {
+      DhcpHost.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Ipv6Config {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIpv6Config();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.dhcpRanges.push(DhcpRange.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.dhcpHosts.push(DhcpHost.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Ipv6Config {
+    return {
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      dhcpRanges: globalThis.Array.isArray(object?.dhcpRanges)
+        ? object.dhcpRanges.map((e: any) => DhcpRange.fromJSON(e))
+        : globalThis.Array.isArray(object?.dhcp_ranges)
+        ? object.dhcp_ranges.map((e: any) => DhcpRange.fromJSON(e))
+        : [],
+      dhcpHosts: globalThis.Array.isArray(object?.dhcpHosts)
+        ? object.dhcpHosts.map((e: any) => DhcpHost.fromJSON(e))
+        : globalThis.Array.isArray(object?.dhcp_hosts)
+        ? object.dhcp_hosts.map((e: any) => DhcpHost.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: Ipv6Config): unknown {
+    const obj: any = {};
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.dhcpRanges?.length) {
+      obj.dhcpRanges = message.dhcpRanges.map((e) => DhcpRange.toJSON(e));
+    }
+    if (message.dhcpHosts?.length) {
+      obj.dhcpHosts = message.dhcpHosts.map((e) => DhcpHost.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Ipv6Config>): Ipv6Config {
+    return Ipv6Config.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Ipv6Config>): Ipv6Config {
+    const message = createBaseIpv6Config();
+    message.address = object.address ?? "";
+    message.dhcpRanges = object.dhcpRanges?.map((e) => DhcpRange.fromPartial(e)) || [];
+    message.dhcpHosts = object.dhcpHosts?.map((e) => DhcpHost.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDnsHost(): DnsHost {
+  return { ip: "", hostnames: [] };
+}
+
+export const DnsHost: MessageFns<DnsHost> = {
+  encode(message: DnsHost, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ip !== "") {
+      writer.uint32(10).string(message.ip);
+    }
+    for (const v of message.hostnames) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DnsHost {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDnsHost();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ip = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hostnames.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DnsHost {
+    return {
+      ip: isSet(object.ip) ? globalThis.String(object.ip) : "",
+      hostnames: globalThis.Array.isArray(object?.hostnames)
+        ? object.hostnames.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: DnsHost): unknown {
+    const obj: any = {};
+    if (message.ip !== "") {
+      obj.ip = message.ip;
+    }
+    if (message.hostnames?.length) {
+      obj.hostnames = message.hostnames;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DnsHost>): DnsHost {
+    return DnsHost.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DnsHost>): DnsHost {
+    const message = createBaseDnsHost();
+    message.ip = object.ip ?? "";
+    message.hostnames = object.hostnames?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseDnsForwarder(): DnsForwarder {
+  return { address: "", domain: "" };
+}
+
+export const DnsForwarder: MessageFns<DnsForwarder> = {
+  encode(message: DnsForwarder, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== "") {
+      writer.uint32(10).string(message.address);
+    }
+    if (message.domain !== "") {
+      writer.uint32(18).string(message.domain);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DnsForwarder {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDnsForwarder();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DnsForwarder {
+    return {
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+    };
+  },
+
+  toJSON(message: DnsForwarder): unknown {
+    const obj: any = {};
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.domain !== "") {
+      obj.domain = message.domain;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DnsForwarder>): DnsForwarder {
+    return DnsForwarder.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DnsForwarder>): DnsForwarder {
+    const message = createBaseDnsForwarder();
+    message.address = object.address ?? "";
+    message.domain = object.domain ?? "";
+    return message;
+  },
+};
+
+function createBaseDnsConfig(): DnsConfig {
+  return { enabled: undefined, domain: "", hosts: [], forwarders: [] };
+}
+
+export const DnsConfig: MessageFns<DnsConfig> = {
+  encode(message: DnsConfig, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.enabled !== undefined) {
+      writer.uint32(8).bool(message.enabled);
+    }
+    if (message.domain !== "") {
+      writer.uint32(18).string(message.domain);
+    }
+    for (const v of message.hosts) {
+      DnsHost.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.forwarders) {
+      DnsForwarder.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DnsConfig {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDnsConfig();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.enabled = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.hosts.push(DnsHost.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.forwarders.push(DnsForwarder.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DnsConfig {
+    return {
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : undefined,
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      hosts: globalThis.Array.isArray(object?.hosts) ? object.hosts.map((e: any) => DnsHost.fromJSON(e)) : [],
+      forwarders: globalThis.Array.isArray(object?.forwarders)
+        ? object.forwarders.map((e: any) => DnsForwarder.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: DnsConfig): unknown {
+    const obj: any = {};
+    if (message.enabled !== undefined) {
+      obj.enabled = message.enabled;
+    }
+    if (message.domain !== "") {
+      obj.domain = message.domain;
+    }
+    if (message.hosts?.length) {
+      obj.hosts = message.hosts.map((e) => DnsHost.toJSON(e));
+    }
+    if (message.forwarders?.length) {
+      obj.forwarders = message.forwarders.map((e) => DnsForwarder.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DnsConfig>): DnsConfig {
+    return DnsConfig.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DnsConfig>): DnsConfig {
+    const message = createBaseDnsConfig();
+    message.enabled = object.enabled ?? undefined;
+    message.domain = object.domain ?? "";
+    message.hosts = object.hosts?.map((e) => DnsHost.fromPartial(e)) || [];
+    message.forwarders = object.forwarders?.map((e) => DnsForwarder.fromPartial(e)) || [];
     return message;
   },
 };
@@ -532,6 +1260,14 @@ function createBaseNetwork(): Network {
     active: false,
     persistent: false,
     connectivity: undefined,
+    ipv6: undefined,
+    dns: undefined,
+    mtu: 0,
+    stp: undefined,
+    forwardDelaySeconds: 0,
+    hostBridge: "",
+    uplink: "",
+    macvtapMode: 0,
   };
 }
 
@@ -563,6 +1299,30 @@ export const Network: MessageFns<Network> = {
     }
     if (message.connectivity !== undefined) {
       Connectivity.encode(message.connectivity, writer.uint32(74).fork()).join();
+    }
+    if (message.ipv6 !== undefined) {
+      Ipv6Config.encode(message.ipv6, writer.uint32(82).fork()).join();
+    }
+    if (message.dns !== undefined) {
+      DnsConfig.encode(message.dns, writer.uint32(90).fork()).join();
+    }
+    if (message.mtu !== 0) {
+      writer.uint32(96).uint32(message.mtu);
+    }
+    if (message.stp !== undefined) {
+      writer.uint32(104).bool(message.stp);
+    }
+    if (message.forwardDelaySeconds !== 0) {
+      writer.uint32(112).uint32(message.forwardDelaySeconds);
+    }
+    if (message.hostBridge !== "") {
+      writer.uint32(122).string(message.hostBridge);
+    }
+    if (message.uplink !== "") {
+      writer.uint32(130).string(message.uplink);
+    }
+    if (message.macvtapMode !== 0) {
+      writer.uint32(136).int32(message.macvtapMode);
     }
     return writer;
   },
@@ -652,6 +1412,70 @@ export const Network: MessageFns<Network> = {
             message.connectivity = Connectivity.decode(reader, reader.uint32());
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.ipv6 = Ipv6Config.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.dns = DnsConfig.decode(reader, reader.uint32());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.mtu = reader.uint32();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.stp = reader.bool();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.forwardDelaySeconds = reader.uint32();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.hostBridge = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.uplink = reader.string();
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.macvtapMode = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -675,6 +1499,26 @@ export const Network: MessageFns<Network> = {
       active: isSet(object.active) ? globalThis.Boolean(object.active) : false,
       persistent: isSet(object.persistent) ? globalThis.Boolean(object.persistent) : false,
       connectivity: isSet(object.connectivity) ? Connectivity.fromJSON(object.connectivity) : undefined,
+      ipv6: isSet(object.ipv6) ? Ipv6Config.fromJSON(object.ipv6) : undefined,
+      dns: isSet(object.dns) ? DnsConfig.fromJSON(object.dns) : undefined,
+      mtu: isSet(object.mtu) ? globalThis.Number(object.mtu) : 0,
+      stp: isSet(object.stp) ? globalThis.Boolean(object.stp) : undefined,
+      forwardDelaySeconds: isSet(object.forwardDelaySeconds)
+        ? globalThis.Number(object.forwardDelaySeconds)
+        : isSet(object.forward_delay_seconds)
+        ? globalThis.Number(object.forward_delay_seconds)
+        : 0,
+      hostBridge: isSet(object.hostBridge)
+        ? globalThis.String(object.hostBridge)
+        : isSet(object.host_bridge)
+        ? globalThis.String(object.host_bridge)
+        : "",
+      uplink: isSet(object.uplink) ? globalThis.String(object.uplink) : "",
+      macvtapMode: isSet(object.macvtapMode)
+        ? macvtapModeFromJSON(object.macvtapMode)
+        : isSet(object.macvtap_mode)
+        ? macvtapModeFromJSON(object.macvtap_mode)
+        : 0,
     };
   },
 
@@ -707,6 +1551,30 @@ export const Network: MessageFns<Network> = {
     if (message.connectivity !== undefined) {
       obj.connectivity = Connectivity.toJSON(message.connectivity);
     }
+    if (message.ipv6 !== undefined) {
+      obj.ipv6 = Ipv6Config.toJSON(message.ipv6);
+    }
+    if (message.dns !== undefined) {
+      obj.dns = DnsConfig.toJSON(message.dns);
+    }
+    if (message.mtu !== 0) {
+      obj.mtu = Math.round(message.mtu);
+    }
+    if (message.stp !== undefined) {
+      obj.stp = message.stp;
+    }
+    if (message.forwardDelaySeconds !== 0) {
+      obj.forwardDelaySeconds = Math.round(message.forwardDelaySeconds);
+    }
+    if (message.hostBridge !== "") {
+      obj.hostBridge = message.hostBridge;
+    }
+    if (message.uplink !== "") {
+      obj.uplink = message.uplink;
+    }
+    if (message.macvtapMode !== 0) {
+      obj.macvtapMode = macvtapModeToJSON(message.macvtapMode);
+    }
     return obj;
   },
 
@@ -728,6 +1596,16 @@ export const Network: MessageFns<Network> = {
     message.connectivity = (object.connectivity !== undefined && object.connectivity !== null)
       ? Connectivity.fromPartial(object.connectivity)
       : undefined;
+    message.ipv6 = (object.ipv6 !== undefined && object.ipv6 !== null)
+      ? Ipv6Config.fromPartial(object.ipv6)
+      : undefined;
+    message.dns = (object.dns !== undefined && object.dns !== null) ? DnsConfig.fromPartial(object.dns) : undefined;
+    message.mtu = object.mtu ?? 0;
+    message.stp = object.stp ?? undefined;
+    message.forwardDelaySeconds = object.forwardDelaySeconds ?? 0;
+    message.hostBridge = object.hostBridge ?? "";
+    message.uplink = object.uplink ?? "";
+    message.macvtapMode = object.macvtapMode ?? 0;
     return message;
   },
 };

@@ -7,7 +7,17 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { CallContext, CallOptions } from "nice-grpc-common";
-import { Network, NetworkType, networkTypeFromJSON, networkTypeToJSON } from "./network";
+import { FieldMask } from "../../google/protobuf/field_mask";
+import { Timestamp } from "../../google/protobuf/timestamp";
+import {
+  DhcpSource,
+  dhcpSourceFromJSON,
+  dhcpSourceToJSON,
+  Network,
+  NetworkType,
+  networkTypeFromJSON,
+  networkTypeToJSON,
+} from "./network";
 
 /** CreateNetworkRequest is the input of NetworkService.CreateNetwork. */
 export interface CreateNetworkRequest {
@@ -100,6 +110,100 @@ export interface StopNetworkRequest {
 export interface StopNetworkResponse {
   /** The network after it stopped. */
   network?: Network | undefined;
+}
+
+/** UpdateNetworkRequest is the input of NetworkService.UpdateNetwork. */
+export interface UpdateNetworkRequest {
+  /**
+   * The network with its new values. Its name selects the network; only the
+   * fields in update_mask are read.
+   */
+  network?:
+    | Network
+    | undefined;
+  /**
+   * Paths of the fields to change, in proto field names, for example
+   * "ipv4.dhcp_hosts", "dns.hosts" or "mtu". "*" replaces every input field.
+   * Required. name, type and the output-only fields cannot be changed.
+   */
+  updateMask?:
+    | string[]
+    | undefined;
+  /**
+   * Run every check and return the network as it would be, without changing
+   * anything.
+   */
+  validateOnly: boolean;
+  /**
+   * Apply changes that libvirt cannot make to a running network by stopping
+   * and starting it.
+   */
+  restart: boolean;
+}
+
+/** UpdateNetworkResponse is the output of NetworkService.UpdateNetwork. */
+export interface UpdateNetworkResponse {
+  /**
+   * The network as its persistent definition now stands, with its current
+   * state. When restart_required is set, the running network still differs.
+   */
+  network?:
+    | Network
+    | undefined;
+  /**
+   * Whether the running network keeps its old values for some fields until
+   * it is stopped and started.
+   */
+  restartRequired: boolean;
+  /** Paths of the fields that wait for that restart, for example "mtu". */
+  pendingFields: string[];
+}
+
+/** ListDhcpLeasesRequest is the input of NetworkService.ListDhcpLeases. */
+export interface ListDhcpLeasesRequest {
+  /** The libvirt network name. */
+  name: string;
+  /**
+   * Only leases of this MAC address, for example "52:54:00:12:34:56". Empty
+   * lists every lease.
+   */
+  mac: string;
+}
+
+/** ListDhcpLeasesResponse is the output of NetworkService.ListDhcpLeases. */
+export interface ListDhcpLeasesResponse {
+  /** Leases, ordered by address family and address. */
+  leases: DhcpLease[];
+  /**
+   * Where the network's guests get their addresses from. For
+   * DHCP_SOURCE_LAN and DHCP_SOURCE_NONE, libvirt holds no leases.
+   */
+  dhcpSource: DhcpSource;
+}
+
+/** DhcpLease is one address that libvirt's dnsmasq leased to a guest. */
+export interface DhcpLease {
+  /** The leased address, for example "10.77.0.23". */
+  ipAddress: string;
+  /** Prefix length of the network's subnet. */
+  prefixLength: number;
+  /**
+   * MAC address of the guest's NIC. Empty for DHCPv6 clients that did not
+   * send one.
+   */
+  mac: string;
+  /** Host name that the guest sent, if any. */
+  hostname: string;
+  /** DHCP client id (IPv4) or DUID (IPv6), if any. */
+  clientId: string;
+  /** DHCPv6 identity association id, if any. */
+  iaid: string;
+  /** When the lease expires. Absent for leases that never expire. */
+  expiryTime?:
+    | Date
+    | undefined;
+  /** The bridge the lease was handed out on. */
+  interfaceName: string;
 }
 
 function createBaseCreateNetworkRequest(): CreateNetworkRequest {
@@ -1025,6 +1129,628 @@ export const StopNetworkResponse: MessageFns<StopNetworkResponse> = {
   },
 };
 
+function createBaseUpdateNetworkRequest(): UpdateNetworkRequest {
+  return { network: undefined, updateMask: undefined, validateOnly: false, restart: false };
+}
+
+export const UpdateNetworkRequest: MessageFns<UpdateNetworkRequest> = {
+  encode(message: UpdateNetworkRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.network !== undefined) {
+      Network.encode(message.network, writer.uint32(10).fork()).join();
+    }
+    if (message.updateMask !== undefined) {
+      FieldMask.encode(FieldMask.wrap(message.updateMask), writer.uint32(18).fork()).join();
+    }
+    if (message.validateOnly !== false) {
+      writer.uint32(24).bool(message.validateOnly);
+    }
+    if (message.restart !== false) {
+      writer.uint32(32).bool(message.restart);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateNetworkRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateNetworkRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.network = Network.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.updateMask = FieldMask.unwrap(FieldMask.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.validateOnly = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.restart = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateNetworkRequest {
+    return {
+      network: isSet(object.network) ? Network.fromJSON(object.network) : undefined,
+      updateMask: isSet(object.updateMask)
+        ? FieldMask.unwrap(FieldMask.fromJSON(object.updateMask))
+        : isSet(object.update_mask)
+        ? FieldMask.unwrap(FieldMask.fromJSON(object.update_mask))
+        : undefined,
+      validateOnly: isSet(object.validateOnly)
+        ? globalThis.Boolean(object.validateOnly)
+        : isSet(object.validate_only)
+        ? globalThis.Boolean(object.validate_only)
+        : false,
+      restart: isSet(object.restart) ? globalThis.Boolean(object.restart) : false,
+    };
+  },
+
+  toJSON(message: UpdateNetworkRequest): unknown {
+    const obj: any = {};
+    if (message.network !== undefined) {
+      obj.network = Network.toJSON(message.network);
+    }
+    if (message.updateMask !== undefined) {
+      obj.updateMask = FieldMask.toJSON(FieldMask.wrap(message.updateMask));
+    }
+    if (message.validateOnly !== false) {
+      obj.validateOnly = message.validateOnly;
+    }
+    if (message.restart !== false) {
+      obj.restart = message.restart;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateNetworkRequest>): UpdateNetworkRequest {
+    return UpdateNetworkRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateNetworkRequest>): UpdateNetworkRequest {
+    const message = createBaseUpdateNetworkRequest();
+    message.network = (object.network !== undefined && object.network !== null)
+      ? Network.fromPartial(object.network)
+      : undefined;
+    message.updateMask = object.updateMask ?? undefined;
+    message.validateOnly = object.validateOnly ?? false;
+    message.restart = object.restart ?? false;
+    return message;
+  },
+};
+
+function createBaseUpdateNetworkResponse(): UpdateNetworkResponse {
+  return { network: undefined, restartRequired: false, pendingFields: [] };
+}
+
+export const UpdateNetworkResponse: MessageFns<UpdateNetworkResponse> = {
+  encode(message: UpdateNetworkResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.network !== undefined) {
+      Network.encode(message.network, writer.uint32(10).fork()).join();
+    }
+    if (message.restartRequired !== false) {
+      writer.uint32(16).bool(message.restartRequired);
+    }
+    for (const v of message.pendingFields) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateNetworkResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateNetworkResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.network = Network.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.restartRequired = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pendingFields.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateNetworkResponse {
+    return {
+      network: isSet(object.network) ? Network.fromJSON(object.network) : undefined,
+      restartRequired: isSet(object.restartRequired)
+        ? globalThis.Boolean(object.restartRequired)
+        : isSet(object.restart_required)
+        ? globalThis.Boolean(object.restart_required)
+        : false,
+      pendingFields: globalThis.Array.isArray(object?.pendingFields)
+        ? object.pendingFields.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.pending_fields)
+        ? object.pending_fields.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: UpdateNetworkResponse): unknown {
+    const obj: any = {};
+    if (message.network !== undefined) {
+      obj.network = Network.toJSON(message.network);
+    }
+    if (message.restartRequired !== false) {
+      obj.restartRequired = message.restartRequired;
+    }
+    if (message.pendingFields?.length) {
+      obj.pendingFields = message.pendingFields;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateNetworkResponse>): UpdateNetworkResponse {
+    return UpdateNetworkResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateNetworkResponse>): UpdateNetworkResponse {
+    const message = createBaseUpdateNetworkResponse();
+    message.network = (object.network !== undefined && object.network !== null)
+      ? Network.fromPartial(object.network)
+      : undefined;
+    message.restartRequired = object.restartRequired ?? false;
+    message.pendingFields = object.pendingFields?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseListDhcpLeasesRequest(): ListDhcpLeasesRequest {
+  return { name: "", mac: "" };
+}
+
+export const ListDhcpLeasesRequest: MessageFns<ListDhcpLeasesRequest> = {
+  encode(message: ListDhcpLeasesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.mac !== "") {
+      writer.uint32(18).string(message.mac);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDhcpLeasesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDhcpLeasesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.mac = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListDhcpLeasesRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      mac: isSet(object.mac) ? globalThis.String(object.mac) : "",
+    };
+  },
+
+  toJSON(message: ListDhcpLeasesRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.mac !== "") {
+      obj.mac = message.mac;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListDhcpLeasesRequest>): ListDhcpLeasesRequest {
+    return ListDhcpLeasesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListDhcpLeasesRequest>): ListDhcpLeasesRequest {
+    const message = createBaseListDhcpLeasesRequest();
+    message.name = object.name ?? "";
+    message.mac = object.mac ?? "";
+    return message;
+  },
+};
+
+function createBaseListDhcpLeasesResponse(): ListDhcpLeasesResponse {
+  return { leases: [], dhcpSource: 0 };
+}
+
+export const ListDhcpLeasesResponse: MessageFns<ListDhcpLeasesResponse> = {
+  encode(message: ListDhcpLeasesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.leases) {
+      DhcpLease.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.dhcpSource !== 0) {
+      writer.uint32(16).int32(message.dhcpSource);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDhcpLeasesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDhcpLeasesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.leases.push(DhcpLease.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.dhcpSource = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListDhcpLeasesResponse {
+    return {
+      leases: globalThis.Array.isArray(object?.leases) ? object.leases.map((e: any) => DhcpLease.fromJSON(e)) : [],
+      dhcpSource: isSet(object.dhcpSource)
+        ? dhcpSourceFromJSON(object.dhcpSource)
+        : isSet(object.dhcp_source)
+        ? dhcpSourceFromJSON(object.dhcp_source)
+        : 0,
+    };
+  },
+
+  toJSON(message: ListDhcpLeasesResponse): unknown {
+    const obj: any = {};
+    if (message.leases?.length) {
+      obj.leases = message.leases.map((e) => DhcpLease.toJSON(e));
+    }
+    if (message.dhcpSource !== 0) {
+      obj.dhcpSource = dhcpSourceToJSON(message.dhcpSource);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListDhcpLeasesResponse>): ListDhcpLeasesResponse {
+    return ListDhcpLeasesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListDhcpLeasesResponse>): ListDhcpLeasesResponse {
+    const message = createBaseListDhcpLeasesResponse();
+    message.leases = object.leases?.map((e) => DhcpLease.fromPartial(e)) || [];
+    message.dhcpSource = object.dhcpSource ?? 0;
+    return message;
+  },
+};
+
+function createBaseDhcpLease(): DhcpLease {
+  return {
+    ipAddress: "",
+    prefixLength: 0,
+    mac: "",
+    hostname: "",
+    clientId: "",
+    iaid: "",
+    expiryTime: undefined,
+    interfaceName: "",
+  };
+}
+
+export const DhcpLease: MessageFns<DhcpLease> = {
+  encode(message: DhcpLease, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ipAddress !== "") {
+      writer.uint32(10).string(message.ipAddress);
+    }
+    if (message.prefixLength !== 0) {
+      writer.uint32(16).uint32(message.prefixLength);
+    }
+    if (message.mac !== "") {
+      writer.uint32(26).string(message.mac);
+    }
+    if (message.hostname !== "") {
+      writer.uint32(34).string(message.hostname);
+    }
+    if (message.clientId !== "") {
+      writer.uint32(42).string(message.clientId);
+    }
+    if (message.iaid !== "") {
+      writer.uint32(50).string(message.iaid);
+    }
+    if (message.expiryTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.expiryTime), writer.uint32(58).fork()).join();
+    }
+    if (message.interfaceName !== "") {
+      writer.uint32(66).string(message.interfaceName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DhcpLease {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDhcpLease();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ipAddress = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.prefixLength = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.mac = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.clientId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.iaid = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.expiryTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.interfaceName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DhcpLease {
+    return {
+      ipAddress: isSet(object.ipAddress)
+        ? globalThis.String(object.ipAddress)
+        : isSet(object.ip_address)
+        ? globalThis.String(object.ip_address)
+        : "",
+      prefixLength: isSet(object.prefixLength)
+        ? globalThis.Number(object.prefixLength)
+        : isSet(object.prefix_length)
+        ? globalThis.Number(object.prefix_length)
+        : 0,
+      mac: isSet(object.mac) ? globalThis.String(object.mac) : "",
+      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      clientId: isSet(object.clientId)
+        ? globalThis.String(object.clientId)
+        : isSet(object.client_id)
+        ? globalThis.String(object.client_id)
+        : "",
+      iaid: isSet(object.iaid) ? globalThis.String(object.iaid) : "",
+      expiryTime: isSet(object.expiryTime)
+        ? fromJsonTimestamp(object.expiryTime)
+        : isSet(object.expiry_time)
+        ? fromJsonTimestamp(object.expiry_time)
+        : undefined,
+      interfaceName: isSet(object.interfaceName)
+        ? globalThis.String(object.interfaceName)
+        : isSet(object.interface_name)
+        ? globalThis.String(object.interface_name)
+        : "",
+    };
+  },
+
+  toJSON(message: DhcpLease): unknown {
+    const obj: any = {};
+    if (message.ipAddress !== "") {
+      obj.ipAddress = message.ipAddress;
+    }
+    if (message.prefixLength !== 0) {
+      obj.prefixLength = Math.round(message.prefixLength);
+    }
+    if (message.mac !== "") {
+      obj.mac = message.mac;
+    }
+    if (message.hostname !== "") {
+      obj.hostname = message.hostname;
+    }
+    if (message.clientId !== "") {
+      obj.clientId = message.clientId;
+    }
+    if (message.iaid !== "") {
+      obj.iaid = message.iaid;
+    }
+    if (message.expiryTime !== undefined) {
+      obj.expiryTime = message.expiryTime.toISOString();
+    }
+    if (message.interfaceName !== "") {
+      obj.interfaceName = message.interfaceName;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DhcpLease>): DhcpLease {
+    return DhcpLease.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DhcpLease>): DhcpLease {
+    const message = createBaseDhcpLease();
+    message.ipAddress = object.ipAddress ?? "";
+    message.prefixLength = object.prefixLength ?? 0;
+    message.mac = object.mac ?? "";
+    message.hostname = object.hostname ?? "";
+    message.clientId = object.clientId ?? "";
+    message.iaid = object.iaid ?? "";
+    message.expiryTime = object.expiryTime ?? undefined;
+    message.interfaceName = object.interfaceName ?? "";
+    return message;
+  },
+};
+
 /**
  * NetworkService creates and manages libvirt virtual networks on this host.
  *
@@ -1046,8 +1772,14 @@ export const NetworkServiceDefinition = {
      *
      * Errors: INVALID_ARGUMENT with a google.rpc.BadRequest listing each invalid
      * field; ALREADY_EXISTS when a network of that name exists with a different
-     * spec; FAILED_PRECONDITION when libvirt cannot start the network on this
-     * host, with libvirt's reason.
+     * spec; FAILED_PRECONDITION, before anything is defined, when the request
+     * conflicts with the host: a subnet that overlaps an address, route or
+     * other libvirt network (naming it and suggesting a free subnet), a bridge
+     * name in use, a host bridge or uplink that is missing or of the wrong
+     * kind, or IPv6 forwarding that would drop routes learned from router
+     * advertisements; FAILED_PRECONDITION when libvirt cannot start the
+     * network, with libvirt's reason (for dnsmasq failures, dnsmasq's own);
+     * RESOURCE_EXHAUSTED when the subnet pool has no free subnet left.
      */
     createNetwork: {
       name: "CreateNetwork",
@@ -1082,6 +1814,46 @@ export const NetworkServiceDefinition = {
       requestType: ListNetworksRequest as typeof ListNetworksRequest,
       requestStream: false,
       responseType: ListNetworksResponse as typeof ListNetworksResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /**
+     * Changes the fields of a network named in update_mask. Static DHCP hosts,
+     * DHCP ranges and DNS hosts change in the running network and in its
+     * persistent definition at once. Other fields change only the persistent
+     * definition of a running network: the response then sets
+     * restart_required, unless the request sets restart, in which case the
+     * agent stops and starts the network (guests lose connectivity briefly).
+     * When that start fails, the previous definition is restored and started.
+     *
+     * Errors: INVALID_ARGUMENT for an unknown or output-only path in
+     * update_mask or an invalid resulting spec, with field violations;
+     * NOT_FOUND when no network has that name; FAILED_PRECONDITION for host
+     * conflicts as in CreateNetwork, or when libvirt rejects the change.
+     */
+    updateNetwork: {
+      name: "UpdateNetwork",
+      requestType: UpdateNetworkRequest as typeof UpdateNetworkRequest,
+      requestStream: false,
+      responseType: UpdateNetworkResponse as typeof UpdateNetworkResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
+     * Lists the DHCP leases that libvirt's dnsmasq handed out on a network.
+     * BRIDGE and MACVTAP guests get their addresses from the LAN's DHCP
+     * server, whose leases libvirt does not know: the response then has no
+     * leases and dhcp_source DHCP_SOURCE_LAN.
+     *
+     * Errors: INVALID_ARGUMENT for a malformed name or MAC; NOT_FOUND when no
+     * network has that name; FAILED_PRECONDITION when the network is not
+     * active.
+     */
+    listDhcpLeases: {
+      name: "ListDhcpLeases",
+      requestType: ListDhcpLeasesRequest as typeof ListDhcpLeasesRequest,
+      requestStream: false,
+      responseType: ListDhcpLeasesResponse as typeof ListDhcpLeasesResponse,
       responseStream: false,
       options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
     },
@@ -1143,8 +1915,14 @@ export interface NetworkServiceImplementation<CallContextExt = {}> {
    *
    * Errors: INVALID_ARGUMENT with a google.rpc.BadRequest listing each invalid
    * field; ALREADY_EXISTS when a network of that name exists with a different
-   * spec; FAILED_PRECONDITION when libvirt cannot start the network on this
-   * host, with libvirt's reason.
+   * spec; FAILED_PRECONDITION, before anything is defined, when the request
+   * conflicts with the host: a subnet that overlaps an address, route or
+   * other libvirt network (naming it and suggesting a free subnet), a bridge
+   * name in use, a host bridge or uplink that is missing or of the wrong
+   * kind, or IPv6 forwarding that would drop routes learned from router
+   * advertisements; FAILED_PRECONDITION when libvirt cannot start the
+   * network, with libvirt's reason (for dnsmasq failures, dnsmasq's own);
+   * RESOURCE_EXHAUSTED when the subnet pool has no free subnet left.
    */
   createNetwork(
     request: CreateNetworkRequest,
@@ -1170,6 +1948,38 @@ export interface NetworkServiceImplementation<CallContextExt = {}> {
     request: ListNetworksRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<ListNetworksResponse>>;
+  /**
+   * Changes the fields of a network named in update_mask. Static DHCP hosts,
+   * DHCP ranges and DNS hosts change in the running network and in its
+   * persistent definition at once. Other fields change only the persistent
+   * definition of a running network: the response then sets
+   * restart_required, unless the request sets restart, in which case the
+   * agent stops and starts the network (guests lose connectivity briefly).
+   * When that start fails, the previous definition is restored and started.
+   *
+   * Errors: INVALID_ARGUMENT for an unknown or output-only path in
+   * update_mask or an invalid resulting spec, with field violations;
+   * NOT_FOUND when no network has that name; FAILED_PRECONDITION for host
+   * conflicts as in CreateNetwork, or when libvirt rejects the change.
+   */
+  updateNetwork(
+    request: UpdateNetworkRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<UpdateNetworkResponse>>;
+  /**
+   * Lists the DHCP leases that libvirt's dnsmasq handed out on a network.
+   * BRIDGE and MACVTAP guests get their addresses from the LAN's DHCP
+   * server, whose leases libvirt does not know: the response then has no
+   * leases and dhcp_source DHCP_SOURCE_LAN.
+   *
+   * Errors: INVALID_ARGUMENT for a malformed name or MAC; NOT_FOUND when no
+   * network has that name; FAILED_PRECONDITION when the network is not
+   * active.
+   */
+  listDhcpLeases(
+    request: ListDhcpLeasesRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<ListDhcpLeasesResponse>>;
   /**
    * Stops a network if it is running and removes its definition. Guests
    * attached to it lose connectivity.
@@ -1215,8 +2025,14 @@ export interface NetworkServiceClient<CallOptionsExt = {}> {
    *
    * Errors: INVALID_ARGUMENT with a google.rpc.BadRequest listing each invalid
    * field; ALREADY_EXISTS when a network of that name exists with a different
-   * spec; FAILED_PRECONDITION when libvirt cannot start the network on this
-   * host, with libvirt's reason.
+   * spec; FAILED_PRECONDITION, before anything is defined, when the request
+   * conflicts with the host: a subnet that overlaps an address, route or
+   * other libvirt network (naming it and suggesting a free subnet), a bridge
+   * name in use, a host bridge or uplink that is missing or of the wrong
+   * kind, or IPv6 forwarding that would drop routes learned from router
+   * advertisements; FAILED_PRECONDITION when libvirt cannot start the
+   * network, with libvirt's reason (for dnsmasq failures, dnsmasq's own);
+   * RESOURCE_EXHAUSTED when the subnet pool has no free subnet left.
    */
   createNetwork(
     request: DeepPartial<CreateNetworkRequest>,
@@ -1242,6 +2058,38 @@ export interface NetworkServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<ListNetworksRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<ListNetworksResponse>;
+  /**
+   * Changes the fields of a network named in update_mask. Static DHCP hosts,
+   * DHCP ranges and DNS hosts change in the running network and in its
+   * persistent definition at once. Other fields change only the persistent
+   * definition of a running network: the response then sets
+   * restart_required, unless the request sets restart, in which case the
+   * agent stops and starts the network (guests lose connectivity briefly).
+   * When that start fails, the previous definition is restored and started.
+   *
+   * Errors: INVALID_ARGUMENT for an unknown or output-only path in
+   * update_mask or an invalid resulting spec, with field violations;
+   * NOT_FOUND when no network has that name; FAILED_PRECONDITION for host
+   * conflicts as in CreateNetwork, or when libvirt rejects the change.
+   */
+  updateNetwork(
+    request: DeepPartial<UpdateNetworkRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<UpdateNetworkResponse>;
+  /**
+   * Lists the DHCP leases that libvirt's dnsmasq handed out on a network.
+   * BRIDGE and MACVTAP guests get their addresses from the LAN's DHCP
+   * server, whose leases libvirt does not know: the response then has no
+   * leases and dhcp_source DHCP_SOURCE_LAN.
+   *
+   * Errors: INVALID_ARGUMENT for a malformed name or MAC; NOT_FOUND when no
+   * network has that name; FAILED_PRECONDITION when the network is not
+   * active.
+   */
+  listDhcpLeases(
+    request: DeepPartial<ListDhcpLeasesRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<ListDhcpLeasesResponse>;
   /**
    * Stops a network if it is running and removes its definition. Guests
    * attached to it lose connectivity.
@@ -1285,6 +2133,28 @@ type DeepPartial<T> = T extends Builtin ? T
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function toTimestamp(date: Date): Timestamp {
+  const seconds = Math.trunc(date.getTime() / 1_000);
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (t.seconds || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
+
+function fromJsonTimestamp(o: any): Date {
+  if (o instanceof globalThis.Date) {
+    return o;
+  } else if (typeof o === "string") {
+    return new globalThis.Date(o);
+  } else {
+    return fromTimestamp(Timestamp.fromJSON(o));
+  }
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
