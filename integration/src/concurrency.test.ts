@@ -12,6 +12,7 @@ type Outcome = { ok: true; uuid: string } | { ok: false; code: Status; details: 
 interface Call {
   kind: "create" | "delete";
   name: string;
+  /** The requested subnet, or "pool" to have the agent allocate one. */
   subnet: string;
   outcome?: Outcome;
 }
@@ -52,9 +53,13 @@ describe("concurrent calls on a real libvirtd", function () {
 
   it("50 creates and deletes end as reported", async () => {
     const calls: Call[] = [];
-    // 16 distinct names with distinct subnets: all succeed.
-    for (let i = 0; i < 16; i++) {
+    // 8 distinct names with distinct subnets: all succeed.
+    for (let i = 0; i < 8; i++) {
       calls.push({ kind: "create", name: `distinct-${i}`, subnet: `10.81.${i}.0/24` });
+    }
+    // 8 distinct names without a subnet: all succeed, each with its own subnet from the pool.
+    for (let i = 0; i < 8; i++) {
+      calls.push({ kind: "create", name: `pooled-${i}`, subnet: "pool" });
     }
     // 6 names created twice with the same spec: both calls succeed with one network.
     for (let i = 0; i < 6; i++) {
@@ -76,11 +81,10 @@ describe("concurrent calls on a real libvirtd", function () {
     await Promise.all(
       calls.map(async (call) => {
         const [prefix] = call.subnet.split(".0/");
+        const ipv4 = call.subnet === "pool" ? undefined : { address: `${prefix}.1/24`, dhcpRanges: [] };
         if (call.kind === "create") {
           call.outcome = await outcomeOf(
-            client.networks.createNetwork({
-              network: { name: call.name, type: NetworkType.NETWORK_TYPE_ISOLATED, ipv4: { address: `${prefix}.1/24`, dhcpRanges: [] } },
-            }),
+            client.networks.createNetwork({ network: { name: call.name, type: NetworkType.NETWORK_TYPE_ISOLATED, ipv4 } }),
           );
         } else {
           call.outcome = await outcomeOf(client.networks.deleteNetwork({ name: call.name }).then(() => ({})));
@@ -102,9 +106,11 @@ describe("concurrent calls on a real libvirtd", function () {
     // The names that must exist follow from what the calls reported.
     const expected = new Set<string>();
     const creates = (name: string) => calls.filter((c) => c.kind === "create" && c.name === name);
-    for (let i = 0; i < 16; i++) {
+    for (let i = 0; i < 8; i++) {
       assert.ok(creates(`distinct-${i}`)[0].outcome?.ok, report);
       expected.add(`distinct-${i}`);
+      assert.ok(creates(`pooled-${i}`)[0].outcome?.ok, report);
+      expected.add(`pooled-${i}`);
     }
     for (let i = 0; i < 6; i++) {
       const [first, second] = creates(`twice-${i}`);
