@@ -182,7 +182,7 @@ describe("events on a real libvirtd", function () {
     }
   });
 
-  it("C13: a libvirtd restart during a watch and a create", async () => {
+  it("rides out a libvirtd restart during a watch and a create", async () => {
     const watch = record(new EventRecorder(client));
     const health = record(new HealthRecorder(agent.address));
     await watch.started();
