@@ -3,7 +3,7 @@
 # on SIGTERM or SIGINT (what `docker stop` sends). tini runs this script and reaps the processes that
 # libvirt daemonizes, such as dnsmasq.
 #
-# Arguments are passed to the agent (`node /opt/netagent/server/dist/main.js --help` lists them).
+# Arguments are passed to the agent (`/opt/netagent/server/bin/netagent --help` lists them).
 # The agent serves on $NETAGENT_LISTEN (unix:///run/netagent/netagent.sock in the image), talks to
 # this container's libvirtd, and logs JSON lines to stdout; the daemons log to stderr. When any of
 # the three exits on its own, the others are stopped and the container exits with status 1.
@@ -87,7 +87,7 @@ until [[ -S $LIBVIRT_SOCKET ]]; do
 done
 log "libvirtd (pid $libvirtd_pid) listens on $LIBVIRT_SOCKET"
 
-node /opt/netagent/server/dist/main.js --libvirt-socket "$LIBVIRT_SOCKET" "$@" &
+/opt/netagent/server/bin/netagent --libvirt-socket "$LIBVIRT_SOCKET" "$@" &
 agent_pid=$!
 
 # wait -n returns when one of the three exits, or early when a trapped signal arrives; the trap

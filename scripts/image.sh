@@ -91,7 +91,7 @@ assemble_context() {
   done
   # The descriptor set is read at run time by server reflection.
   cp -r proto/dist proto/descriptor-set.binpb "$app/proto/"
-  cp -r server/dist "$app/server/"
+  cp -r server/dist server/bin "$app/server/"
   find "$app" -name '*.test.js' -o -name '*.test.js.map' -o -name '*.test.d.ts' | xargs -r rm -f
   (cd "$app" && npm ci --omit=dev --workspace server --no-audit --no-fund --loglevel=error) ||
     die "npm ci of the server's production packages failed; its output is above"

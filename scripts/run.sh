@@ -110,7 +110,7 @@ trap 'on_signal SIGTERM 143' TERM
 
 scripts/install-deps.sh
 
-declare -a agent_command=(node server/dist/main.js --listen "$LISTEN")
+declare -a agent_command=(server/bin/netagent --listen "$LISTEN")
 if [[ ${NETAGENT_SANDBOX:-} != 1 ]] && timeout 30 virsh -q -c qemu:///system version >/dev/null 2>&1; then
   log "using the libvirtd that responds on $SYSTEM_SOCKET, from the current network namespace"
   warn_if_libvirtd_elsewhere

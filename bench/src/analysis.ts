@@ -3,7 +3,7 @@
 import { AGENT, ECHO_GRPC_JS, ECHO_MIDDLEWARE, ECHO_NICE_GRPC, PYTHON } from "./measurements/get-network";
 import { PROFILED_CYCLES } from "./investigate-targets";
 import { isRuntime, ProfileSummary } from "./profile";
-import type { BenchResults, Investigation } from "./results";
+import { BenchResults, Investigation, V8_DEFAULT_SEMI_SPACE } from "./results";
 import { quantile } from "./stats";
 import { formatMB, formatMs, formatRatio, formatUs, listTargetSize, RSS_LIMIT_BYTES, TargetResult } from "./targets";
 
@@ -213,12 +213,12 @@ function explainMemory(results: BenchResults, investigation: Investigation | und
 
   const remedy: string[] = [];
   const variants = investigation?.variants ?? [];
-  const defaults = variants.find((variant) => variant.nodeOptions === "(defaults)");
-  const capped = variants.find((variant) => variant.nodeOptions !== "(defaults)");
+  const defaults = variants.find((variant) => variant.nodeOptions === V8_DEFAULT_SEMI_SPACE);
+  const capped = variants.find((variant) => variant.nodeOptions !== V8_DEFAULT_SEMI_SPACE);
   if (defaults !== undefined && capped !== undefined) {
     const cappedBytes = capped.memory.vmRssKiB * 1024;
     remedy.push(
-      `Rerun with the same work and no profiler, a fresh agent reached ${kibMB(defaults.memory.vmRssKiB)} with Node.js's default options and ${kibMB(capped.memory.vmRssKiB)} with ${capped.nodeOptions}`,
+      `Rerun with the same work and no profiler, a fresh agent reached ${kibMB(defaults.memory.vmRssKiB)} with V8's default semi-space size and ${kibMB(capped.memory.vmRssKiB)} with ${capped.nodeOptions}`,
       `(ListNetworks median ${formatMs(defaults.listMs)} against ${formatMs(capped.listMs)}).`,
       cappedBytes <= RSS_LIMIT_BYTES
         ? `Starting the agent with ${capped.nodeOptions} keeps it under the target at that ListNetworks cost.`

@@ -8,17 +8,21 @@ import { profileAgent, runFreshAgent } from "./investigations";
 import { runConcurrent, runSequential } from "./load";
 import { CREATE_REQUEST } from "./measurements/create-delete";
 import { measureWatchEvents, openWatchers, watchEventsUnavailable } from "./measurements/watch-events";
-import type { BenchResults, Investigation } from "./results";
+import { BenchResults, Investigation, V8_DEFAULT_SEMI_SPACE } from "./results";
 import { median } from "./stats";
 import { listTargetSize, TargetResult } from "./targets";
 
 /**
- * Node.js options to compare agent memory under. Under fast allocation V8
- * grows the young generation to two semi-spaces of 16 MiB each (its
- * new_space reached 32 MiB in Node.js 20.20 on x86-64) and keeps them;
- * --max-semi-space-size caps each semi-space, in MiB.
+ * Node.js options to compare agent memory under, each added to those of
+ * server/bin/netagent. Under fast allocation V8 grows the young generation to
+ * two semi-spaces of 16 MiB each (its new_space reached 32 MiB in Node.js
+ * 20.20 on x86-64) and keeps them; --max-semi-space-size caps each
+ * semi-space, in MiB, and the launcher sets 1.
  */
-const MEMORY_VARIANTS: string[][] = [[], ["--max-semi-space-size=1"]];
+const MEMORY_VARIANTS: Array<{ label: string; nodeOptions: string[] }> = [
+  { label: V8_DEFAULT_SEMI_SPACE, nodeOptions: ["--max-semi-space-size=16"] },
+  { label: "server/bin/netagent's --max-semi-space-size=1", nodeOptions: [] },
+];
 
 /** CreateNetwork + DeleteNetwork cycles that the profiled agent runs. */
 export const PROFILED_CYCLES = 5;
@@ -69,8 +73,7 @@ export async function investigateMissedTargets(
       memoryWorkload,
     );
     investigation.variants = [];
-    for (const nodeOptions of MEMORY_VARIANTS) {
-      const label = nodeOptions.length === 0 ? "(defaults)" : nodeOptions.join(" ");
+    for (const { label, nodeOptions } of MEMORY_VARIANTS) {
       context.log(`agent memory with Node.js options ${label}`);
       listTimes.length = 0;
       const run = await runFreshAgent(context, `agent-memory-${investigation.variants.length}`, nodeOptions, memoryWorkload, networks);

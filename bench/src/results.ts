@@ -27,13 +27,16 @@ export interface Investigation {
   summary?: ProfileSummary;
   /** Error that kept the profile from being taken. */
   error?: string;
-  /** The same workload without a profiler, with the agent's default Node.js options and with others. */
+  /** The same workload without a profiler, with the launcher's Node.js options and with V8's defaults. */
   variants?: MemoryVariant[];
 }
 
+/** Label of the memory variant with V8's own semi-space size instead of the launcher's. */
+export const V8_DEFAULT_SEMI_SPACE = "--max-semi-space-size=16 (V8's default)";
+
 /** Agent memory after the memory workload, with some Node.js options. */
 export interface MemoryVariant {
-  /** Node.js options, or "(defaults)". */
+  /** The Node.js options, as the report shows them. */
   nodeOptions: string;
   memory: MemorySample;
   /** Median ListNetworks wall time in the workload, in milliseconds. */

@@ -22,7 +22,8 @@ export interface RunningAgent {
   exited: Promise<number | null>;
 }
 
-const MAIN = resolve(__dirname, "../../server/dist/main.js");
+// The launcher that every deployment starts the agent with; it sets the agent's Node.js options.
+const LAUNCHER = resolve(__dirname, "../../server/bin/netagent");
 
 /** Options of startAgent. */
 export interface AgentOptions {
@@ -40,7 +41,7 @@ export interface AgentOptions {
    * still runs in the sandbox, and so do its bridges.
    */
   hostNamespace?: boolean;
-  /** Node.js options placed before the agent's script, for example ["--cpu-prof"]. */
+  /** More Node.js options, placed after the launcher's own so that they win, for example ["--cpu-prof"]; none may contain a space. */
   nodeOptions?: string[];
   /** The agent's --log-level; default "debug". */
   logLevel?: string;
@@ -60,9 +61,7 @@ export async function startAgent(sandbox: Sandbox, options: AgentOptions = {}): 
   const socketPath = join(sandbox.dir, `${options.name ?? "agent"}.sock`);
   const listen = options.listen ?? `unix://${socketPath}`;
   const agentCommand = [
-    process.execPath,
-    ...(options.nodeOptions ?? []),
-    MAIN,
+    LAUNCHER,
     "--listen",
     listen,
     "--libvirt-socket",
@@ -73,7 +72,10 @@ export async function startAgent(sandbox: Sandbox, options: AgentOptions = {}): 
   ];
   const [command, ...args] = options.hostNamespace ? agentCommand : ["ip", "netns", "exec", sandbox.netns, ...agentCommand];
   // NETAGENT_* variables of the test run would change the agent's configuration.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("NETAGENT_")));
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("NETAGENT_")));
+  // The test's own node binary, and its Node.js options for the launcher.
+  env.NODE = process.execPath;
+  env.NETAGENT_NODE_OPTIONS = (options.nodeOptions ?? []).join(" ");
   const logFd = options.logFile === undefined ? undefined : openSync(options.logFile, "a");
   const child = spawn(command, args, { stdio: ["ignore", logFd ?? "pipe", "pipe"], env });
   if (logFd !== undefined) {

@@ -21,9 +21,8 @@ describe("packaging", () => {
     const unit = readFileSync(join(PACKAGING, "netagent.service"), "utf8");
     const execStart = /^ExecStart=(.*)$/m.exec(unit)?.[1];
     assert.ok(execStart, "the unit has no ExecStart");
-    const [node, main, ...args] = execStart.split(" ");
-    assert.equal(node, "/usr/bin/node");
-    assert.equal(main, "/opt/netagent/server/dist/main.js");
+    const [launcher, ...args] = execStart.split(" ");
+    assert.equal(launcher, "/opt/netagent/server/bin/netagent");
 
     const configIndex = args.indexOf("--config");
     assert.equal(args[configIndex + 1], "/etc/netagent/netagent.yaml");

@@ -38,8 +38,22 @@ const RESYNC_REASON: Record<AgentResyncReason, ResyncReason> = {
   "events-dropped": ResyncReason.RESYNC_REASON_EVENTS_DROPPED,
 };
 
-/** Implements netagent.v1.EventService on top of the event hub. */
+/**
+ * Implements netagent.v1.EventService on top of the event hub. Every watcher
+ * of one event gets the same message object, so that withEncodeOnce encodes
+ * it once for all of them.
+ */
 export function eventService(hub: EventHub, session: LibvirtSession): EventServiceImplementation {
+  const messages = new WeakMap<AgentEvent, WatchEventsResponse>();
+  const sharedMessage = (event: AgentEvent): WatchEventsResponse => {
+    let message = messages.get(event);
+    if (message === undefined) {
+      message = eventToProto(event);
+      messages.set(event, message);
+    }
+    return message;
+  };
+
   return {
     async *watchEvents(request, context) {
       const filter = { network: request.network, domain: request.domain };
@@ -47,16 +61,21 @@ export function eventService(hub: EventHub, session: LibvirtSession): EventServi
       // While libvirtd is unreachable no event can arrive, so the caller learns that at once.
       await session.client();
 
+      // One listener for the whole watch, not one per event: the abort
+      // closes the watcher, whose next() then returns undefined.
       const watcher = hub.watch(filter);
+      const stop = () => watcher.close();
+      context.signal.addEventListener("abort", stop, { once: true });
       try {
         for (;;) {
-          const event = await watcher.next(context.signal);
+          const event = context.signal.aborted ? undefined : await watcher.next();
           if (event === undefined) {
             return;
           }
-          yield eventToProto(event);
+          yield sharedMessage(event);
         }
       } finally {
+        context.signal.removeEventListener("abort", stop);
         watcher.close();
       }
     },

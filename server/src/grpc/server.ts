@@ -27,6 +27,7 @@ import { authorizationMiddleware } from "./authorization";
 import { callLogMiddleware } from "./call-log";
 import { callerMiddleware } from "./caller";
 import { decodeGuardMiddleware, withDecodeGuard } from "./decode-guard";
+import { withEncodeOnce } from "./encode-once";
 import { eventService } from "./event-service";
 import type { AgentHealth } from "./health";
 import { hostService } from "./host-service";
@@ -91,7 +92,7 @@ export function createAgentServer(options: AgentServerOptions): Server {
   server.add(withDecodeGuard(HostServiceDefinition), hostService(options.manager));
   server.add(withDecodeGuard(InterfaceServiceDefinition), interfaceService(options.interfaces));
   if (options.events !== undefined && options.session !== undefined) {
-    server.add(withDecodeGuard(EventServiceDefinition), eventService(options.events, options.session));
+    server.add(withEncodeOnce(withDecodeGuard(EventServiceDefinition)), eventService(options.events, options.session));
   }
   if (options.health === undefined) {
     server.add(withDecodeGuard(HealthDefinition), HealthServiceImpl());
