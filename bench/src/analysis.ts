@@ -190,8 +190,14 @@ function explainEvents(profile: ProfileSummary | undefined): Explanation {
     return { cause: ["No profile was taken."], remedy: ["Rerun without --no-profile to see where the agent spends its time while it delivers events."] };
   }
   return {
-    cause: [`While delivering events to the watchers the agent was busy ${formatMs(profile.busy)} of ${formatMs(profile.total)}; ${profileLeaders(profile)}.`],
-    remedy: [`Start with the largest share in the profile below; the delivery path runs once per watcher for every event.`],
+    cause: [
+      `While delivering events to the watchers the agent was busy ${formatMs(profile.busy)} of ${formatMs(profile.total)}; ${profileLeaders(profile)}.`,
+      `Each event is encoded once and shared, but every watcher's copy still passes through the HTTP/2 write of grpc-js and each yield of nice-grpc's server middleware chain (metrics, call log, audit, status mapping), one stream after another on the agent's event loop, while the bench decodes all streams on the same two cores.`,
+    ],
+    remedy: [
+      `Serve WatchEvents outside the per-message middleware (a handler on grpc-js's own server stream that keeps the call-level log and authorization), and send the events of one libvirt notification to a stream as one write.`,
+      `Measure the watchers from another machine or at least other cores, so that the clients' decoding does not compete with the agent for the same two cores.`,
+    ],
   };
 }
 
