@@ -7,6 +7,7 @@ import {
   DhcpSource,
   Interface,
   LinkState,
+  MacvtapMode,
   NetAgentClient,
   NetAgentError,
   Network,
@@ -17,7 +18,7 @@ import {
 import { clientFor, RunningAgent, startAgent } from "./agent";
 import { NicReport, ReportingGuest, startGuestWithOneSlot, startReportingGuest } from "./guests/guest";
 import { guestImage } from "./guests/image";
-import { Lan, startLan } from "./guests/lan";
+import { Lan, startLan } from "./lan";
 import { Sandbox, startSandbox } from "./sandbox";
 
 const CLI = resolve(__dirname, "../../client/dist/cli/main.js");
@@ -26,6 +27,8 @@ const CLI = resolve(__dirname, "../../client/dist/cli/main.js");
 const GUEST = "guest";
 /** The guest without an operating system and with one free PCIe slot. */
 const ONE_SLOT_GUEST = "one-slot";
+/** The host's address on the LAN: on the uplink, or on the bridge whose port the uplink is while the BRIDGE row runs. */
+const HOST_LAN_ADDRESS = "192.0.2.2/24";
 
 /** A network as CreateNetwork takes it: output-only fields may be left out. */
 type NetworkInput = NonNullable<Parameters<NetAgentClient["networks"]["createNetwork"]>[0]["network"]>;
@@ -67,10 +70,10 @@ describe("interfaces on real guests", function () {
     this.timeout(600_000);
     const image = await guestImage();
     sandbox = await startSandbox({ name: "interfaces" });
-    lan = await startLan(sandbox);
+    lan = await startLan(sandbox, { hostAddress: HOST_LAN_ADDRESS });
     agent = await startAgent(sandbox);
     client = clientFor(agent);
-    guest = await startReportingGuest(sandbox, image, { name: GUEST, probes: [lan.lanAddress] });
+    guest = await startReportingGuest(sandbox, image, { name: GUEST, probes: [lan.routerAddress] });
     await startGuestWithOneSlot(sandbox, { name: ONE_SLOT_GUEST });
   });
 
@@ -90,6 +93,14 @@ describe("interfaces on real guests", function () {
   async function hostReaches(address: string): Promise<boolean> {
     const result = await sandbox.exec(["busybox", "ping", "-q", "-c", "2", "-w", "3", address]);
     return result.code === 0;
+  }
+
+  /** Runs each argv in the sandbox's namespace, failing on the first that fails. */
+  async function inSandbox(...argvs: string[][]): Promise<void> {
+    for (const argv of argvs) {
+      const result = await sandbox.exec(argv);
+      assert.equal(result.code, 0, `${argv.join(" ")}: ${result.stderr}`);
+    }
   }
 
   describe("on a NAT network", () => {
@@ -300,6 +311,10 @@ describe("interfaces on real guests", function () {
     interface Row {
       name: string;
       network(lan: Lan): NetworkInput;
+      /** Changes the host before the network is created. `undo` runs after the network is deleted. */
+      hostSetup?: { apply(): Promise<void>; undo(): Promise<void> };
+      /** Checks the created network beyond its connectivity facts. */
+      checkNetwork?(network: Network): void;
     }
 
     const rows: Row[] = [
@@ -323,54 +338,120 @@ describe("interfaces on real guests", function () {
         name: "VERY_ISOLATED",
         network: () => ({ name: "table-very-isolated", type: NetworkType.NETWORK_TYPE_VERY_ISOLATED }),
       },
-      // BRIDGE and MACVTAP rows belong here once CreateNetwork accepts them: their networks use
-      // lan.uplink, and the LAN namespace then needs its own DHCP server for the lease column.
+      {
+        name: "BRIDGE",
+        // A host on a bridged LAN: the uplink becomes a port of br0, and br0 takes over the host's
+        // LAN address, so the host reaches the guests through br0.
+        hostSetup: {
+          apply: () =>
+            inSandbox(
+              ["ip", "link", "add", "br0", "type", "bridge"],
+              ["ip", "addr", "del", HOST_LAN_ADDRESS, "dev", lan.uplink],
+              ["ip", "link", "set", lan.uplink, "master", "br0"],
+              ["ip", "addr", "add", HOST_LAN_ADDRESS, "dev", "br0"],
+              ["ip", "link", "set", "br0", "up"],
+            ),
+          // Deleting br0 releases the uplink, which MACVTAP networks reject while it is a bridge port.
+          undo: () => inSandbox(["ip", "link", "delete", "br0"], ["ip", "addr", "add", HOST_LAN_ADDRESS, "dev", lan.uplink]),
+        },
+        network: () => ({ name: "table-bridge", type: NetworkType.NETWORK_TYPE_BRIDGE, hostBridge: "br0" }),
+      },
+      {
+        name: "MACVTAP",
+        // The uplink keeps the host's LAN address, which macvtap guests cannot reach.
+        network: (lan) => ({ name: "table-macvtap", type: NetworkType.NETWORK_TYPE_MACVTAP, uplink: lan.uplink }),
+        checkNetwork: (network) => assert.equal(network.macvtapMode, MacvtapMode.MACVTAP_MODE_BRIDGE, "default mode"),
+      },
     ];
 
-    /** Returns where the lease came from, judged by the DHCP server that handed it out. */
-    function measuredDhcpSource(report: NicReport, network: Network): DhcpSource {
+    /**
+     * Returns where the lease came from, judged by the DHCP server that handed
+     * it out: the network's own address is libvirt's dnsmasq, and the LAN's
+     * router is the LAN's dnsmasq when its lease file lists the lease.
+     * Returns undefined for any other server.
+     */
+    async function measuredDhcpSource(report: NicReport, network: Network): Promise<DhcpSource | undefined> {
       if (report.lease === undefined) {
         return DhcpSource.DHCP_SOURCE_NONE;
       }
       if (report.lease.server === network.ipv4?.address.split("/")[0]) {
         return DhcpSource.DHCP_SOURCE_LIBVIRT;
       }
-      return DhcpSource.DHCP_SOURCE_LAN;
+      const address = report.lease.address.split("/")[0];
+      const lanLeases = await lan.leases();
+      if (report.lease.server === lan.routerAddress && lanLeases.some((lease) => lease.mac === report.macAddress && lease.ip === address)) {
+        return DhcpSource.DHCP_SOURCE_LAN;
+      }
+      return undefined;
+    }
+
+    /** Attaches the guest to the row's network and compares what it measures with the network's facts. */
+    async function measure(row: Row): Promise<void> {
+      const { network } = await client.networks.createNetwork({ network: row.network(lan) });
+      assert.ok(network?.connectivity);
+      const facts = network.connectivity;
+      let macAddress: string | undefined;
+      try {
+        row.checkNetwork?.(network);
+        const response = await client.interfaces.attachInterface({ domain: GUEST, network: network.name });
+        macAddress = response.interface!.macAddress;
+        assert.equal(response.interface?.network, network.name);
+        assert.deepEqual(response.connectivity, facts, "the attach response repeats the network's facts");
+        assert.equal(response.warnings.length > 0, !facts.hostReachesGuests, `warnings: ${response.warnings.join("; ")}`);
+        const unreachableWarning = `the host cannot reach this guest through network '${network.name}'`;
+        assert.equal(
+          response.warnings.some((warning) => warning.startsWith(unreachableWarning)),
+          !facts.hostReachesGuests,
+          `warnings: ${response.warnings.join("; ")}`,
+        );
+
+        const report = await guest.waitForNic(macAddress);
+        const guestAddress = (report.lease?.address ?? report.linkLocal)!.split("/")[0];
+        const console = `guest console:\n${await guest.console()}`;
+
+        assert.equal(await hostReaches(guestAddress), facts.hostReachesGuests, `host reaches ${guestAddress}; ${console}`);
+        assert.equal(report.reached.get(lan.routerAddress), facts.guestsReachOutside, `guest reaches ${lan.routerAddress}; ${console}`);
+        assert.equal(
+          await measuredDhcpSource(report, network),
+          facts.dhcpSource,
+          `lease from ${report.lease?.server ?? "nowhere"}; LAN leases: ${JSON.stringify(await lan.leases())}; ${console}`,
+        );
+
+        // libvirt lists only the leases of its own dnsmasq.
+        const libvirtSees = facts.dhcpSource === DhcpSource.DHCP_SOURCE_LIBVIRT && report.lease !== undefined;
+        const listed = await poll(
+          async () => (await interfacesOf(GUEST)).find((i) => i.macAddress === macAddress),
+          (found) => !libvirtSees || (found?.addresses.length ?? 0) > 0,
+          10_000,
+        );
+        assert.equal(listed?.network, network.name);
+        assert.equal(listed?.dhcpSource, facts.dhcpSource);
+        assert.deepEqual(listed?.addresses, libvirtSees ? [{ address: report.lease!.address }] : []);
+        assert.equal(listed?.addressesNote === "", libvirtSees, `note: ${listed?.addressesNote}`);
+        const leases = await client.networks.listDhcpLeases({ name: network.name });
+        assert.equal(leases.dhcpSource, facts.dhcpSource);
+        assert.equal(leases.leases.some((lease) => lease.mac === macAddress), libvirtSees);
+
+        const detached = await client.interfaces.detachInterface({ domain: GUEST, macAddress });
+        assert.equal(detached.state, DetachState.DETACH_STATE_DETACHED);
+        await guest.waitForRemoval(macAddress);
+        macAddress = undefined;
+      } finally {
+        // The rows share the guest, so a failed row must not leave its NIC for the next one.
+        if (macAddress !== undefined) {
+          await client.interfaces.detachInterface({ domain: GUEST, macAddress }).catch(() => undefined);
+        }
+        await client.networks.deleteNetwork({ name: network.name });
+      }
     }
 
     for (const row of rows) {
       it(`${row.name} matches its connectivity facts`, async () => {
-        const { network } = await client.networks.createNetwork({ network: row.network(lan) });
-        assert.ok(network?.connectivity);
-        const facts = network.connectivity;
+        await row.hostSetup?.apply();
         try {
-          const response = await client.interfaces.attachInterface({ domain: GUEST, network: network.name });
-          const macAddress = response.interface!.macAddress;
-          assert.deepEqual(response.connectivity, facts, "the attach response repeats the network's facts");
-          assert.equal(response.warnings.length > 0, !facts.hostReachesGuests, `warnings: ${response.warnings.join("; ")}`);
-
-          const report = await guest.waitForNic(macAddress);
-          const guestAddress = (report.lease?.address ?? report.linkLocal)!.split("/")[0];
-          const console = `guest console:\n${await guest.console()}`;
-
-          assert.equal(await hostReaches(guestAddress), facts.hostReachesGuests, `host reaches ${guestAddress}; ${console}`);
-          assert.equal(report.reached.get(lan.lanAddress), facts.guestsReachOutside, `guest reaches ${lan.lanAddress}; ${console}`);
-          assert.equal(measuredDhcpSource(report, network), facts.dhcpSource, `lease from ${report.lease?.server ?? "nowhere"}; ${console}`);
-
-          const listed = await poll(
-            async () => (await interfacesOf(GUEST)).find((i) => i.macAddress === macAddress),
-            (found) => report.lease === undefined || (found?.addresses.length ?? 0) > 0,
-            10_000,
-          );
-          assert.equal(listed?.dhcpSource, facts.dhcpSource);
-          assert.deepEqual(listed?.addresses, report.lease ? [{ address: report.lease.address }] : []);
-          assert.equal(listed?.addressesNote === "", report.lease !== undefined, `note: ${listed?.addressesNote}`);
-
-          const detached = await client.interfaces.detachInterface({ domain: GUEST, macAddress });
-          assert.equal(detached.state, DetachState.DETACH_STATE_DETACHED);
-          await guest.waitForRemoval(macAddress);
+          await measure(row);
         } finally {
-          await client.networks.deleteNetwork({ name: network.name });
+          await row.hostSetup?.undo();
         }
       });
     }

@@ -47,6 +47,12 @@ export interface LanOptions {
    * the kernel's default accept_ra=1). Default false.
    */
   routerAdvertisements?: boolean;
+  /**
+   * An address, CIDR, for the uplink in the sandbox namespace, as a host has
+   * on its LAN interface: NAT guests then reach the LAN through the host.
+   * Default none.
+   */
+  hostAddress?: string;
 }
 
 const LAN_DEVICE = "lan0";
@@ -82,9 +88,15 @@ export async function startLan(sandbox: Sandbox, options: LanOptions = {}): Prom
     await inLan(["ip", "addr", "add", "192.0.2.1/24", "dev", LAN_DEVICE]);
     await inLan(["ip", "addr", "add", "2001:db8:5::1/64", "dev", LAN_DEVICE, "nodad"]);
     await inLan(["ip", "link", "set", LAN_DEVICE, "up"]);
-    const up = await sandbox.exec(["ip", "link", "set", uplink, "up"]);
-    if (up.code !== 0) {
-      throw new Error(`ip link set ${uplink} up failed in ${sandbox.netns}: ${up.stderr}`);
+    const inSandbox = [["ip", "link", "set", uplink, "up"]];
+    if (options.hostAddress !== undefined) {
+      inSandbox.push(["ip", "addr", "add", options.hostAddress, "dev", uplink]);
+    }
+    for (const argv of inSandbox) {
+      const result = await sandbox.exec(argv);
+      if (result.code !== 0) {
+        throw new Error(`${argv.join(" ")} failed in ${sandbox.netns}: ${result.stderr}`);
+      }
     }
 
     const args = [

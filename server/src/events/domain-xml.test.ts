@@ -18,6 +18,11 @@ const RUNNING_GUEST = `<domain type='qemu' id='3'>
       <source bridge='br0'/>
       <alias name='ua-uplink'/>
     </interface>
+    <interface type='bridge'>
+      <mac address='52:54:00:aa:bb:04'/>
+      <source network='lan' portid='9a0e' bridge='br0'/>
+      <alias name='net1'/>
+    </interface>
     <interface type='network'>
       <mac address='52:54:00:aa:bb:03'/>
       <source network='other'/>
@@ -30,6 +35,7 @@ describe("parseDomainNics", () => {
     assert.deepEqual(parseDomainNics(RUNNING_GUEST), [
       { alias: "net0", mac: "52:54:00:aa:bb:01", network: "lab" },
       { alias: "ua-uplink", mac: "52:54:00:aa:bb:02", network: undefined },
+      { alias: "net1", mac: "52:54:00:aa:bb:04", network: "lan" },
     ]);
   });
 

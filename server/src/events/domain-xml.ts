@@ -5,7 +5,7 @@ export interface DomainNic {
   /** The device alias, for example "net0"; libvirt sets it in the XML of running domains. */
   alias: string;
   mac: string | undefined;
-  /** The libvirt network of an interface of type "network"; undefined for other types. */
+  /** The libvirt network of the interface; undefined for an interface on none. */
   network: string | undefined;
 }
 
@@ -33,7 +33,9 @@ export function parseDomainNics(xml: string): DomainNic[] {
     if (typeof alias !== "string" || alias === "") {
       continue;
     }
-    const network: unknown = element["@_type"] === "network" ? element.source?.["@_network"] : undefined;
+    // The live XML shows an interface on a BRIDGE or MACVTAP network with type bridge or direct,
+    // and still names the network in <source network=...>.
+    const network: unknown = element.source?.["@_network"];
     const mac: unknown = element.mac?.["@_address"];
     nics.push({
       alias,

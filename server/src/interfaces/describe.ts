@@ -99,7 +99,7 @@ function noteWithoutAddresses(
   if (entry.live === undefined) {
     return "the interface is only in the persistent definition, so it gets addresses after the domain's next start";
   }
-  if (element.type !== "network") {
+  if (element.network === "") {
     return `libvirt sees addresses only in the DHCP leases of its own networks, and this interface has type '${element.type}'; read the address inside the guest`;
   }
   if (facts === undefined) {

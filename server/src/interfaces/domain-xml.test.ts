@@ -22,13 +22,20 @@ const LIVE_XML = `<domain type='qemu' id='3'>
       <link state='down'/>
       <alias name='net1'/>
     </interface>
+    <interface type='direct'>
+      <mac address='52:54:00:00:00:03'/>
+      <source network='mv' portid='6c1f4e0a-1d0b-4a4e-9d59-0c5e8f3a2b11' dev='uplink0' mode='bridge'/>
+      <target dev='macvtap0'/>
+      <model type='virtio'/>
+      <alias name='net2'/>
+    </interface>
     <serial type='file'><source path='/tmp/console.log'/></serial>
   </devices>
 </domain>`;
 
 describe("domain XML", () => {
   it("parses interfaces in document order", () => {
-    const [first, second] = parseDomainInterfaces(LIVE_XML);
+    const [first, second, third] = parseDomainInterfaces(LIVE_XML);
 
     assert.equal(first.type, "network");
     assert.equal(first.macAddress, "52:54:00:f0:20:7e", "lowercased");
@@ -39,9 +46,13 @@ describe("domain XML", () => {
     assert.equal(first.linkState, "up", "no <link> element means up");
 
     assert.equal(second.type, "bridge");
-    assert.equal(second.network, "", "only type network has a libvirt network");
+    assert.equal(second.network, "", "a plain bridge interface has no libvirt network");
     assert.equal(second.model, "e1000e");
     assert.equal(second.linkState, "down");
+
+    assert.equal(third.type, "network", "the live type direct comes from a MACVTAP network");
+    assert.equal(third.network, "mv");
+    assert.equal(third.tapDevice, "macvtap0");
   });
 
   it("parses a domain with one or no interface", () => {

@@ -22,11 +22,15 @@ const builder = new XMLBuilder({ ...XML_OPTIONS, suppressEmptyNode: true });
 
 /** One <interface> element of a domain's XML. */
 export interface InterfaceElement {
-  /** libvirt's interface type: "network", "bridge", "direct", ... */
+  /**
+   * libvirt's interface type: "network", "bridge", "direct", ... An interface
+   * on a libvirt network is "network" in both views, although libvirt's live
+   * XML shows the type the network resolved it to.
+   */
   type: string;
   /** Lowercase; "" when the element has none, which libvirt does not write for defined domains. */
   macAddress: string;
-  /** <source network=...> of type "network"; "" otherwise. */
+  /** <source network=...>, the libvirt network of the interface; "" for an interface on none. */
   network: string;
   model: string;
   /** <alias name=...>, present in running domains and for user aliases. */
@@ -50,16 +54,24 @@ export function parseDomainInterfaces(xml: string): InterfaceElement[] {
   }
   const devices = typeof doc.domain.devices === "object" ? doc.domain.devices : undefined;
 
-  return (devices?.interface ?? []).map((node) => ({
-    type: attribute(node, "@_type"),
+  return (devices?.interface ?? []).map((node) => interfaceElement(node));
+}
+
+function interfaceElement(node: Record<string, any>): InterfaceElement {
+  // libvirt 9.0 writes an interface of type network whose network is a BRIDGE or MACVTAP one as
+  // <interface type='bridge'> or <interface type='direct'> in the live XML, with the network
+  // still named in <source network=...>.
+  const network = attribute(node.source, "@_network");
+  return {
+    type: network === "" ? attribute(node, "@_type") : "network",
     macAddress: attribute(node.mac, "@_address").toLowerCase(),
-    network: attribute(node, "@_type") === "network" ? attribute(node.source, "@_network") : "",
+    network,
     model: attribute(node.model, "@_type"),
     alias: attribute(node.alias, "@_name"),
     tapDevice: attribute(node.target, "@_dev"),
     linkState: attribute(node.link, "@_state") === "down" ? "down" : "up",
     node,
-  }));
+  };
 }
 
 /** Renders a parsed <interface> element back to XML, for device detach and update calls. */
