@@ -136,6 +136,9 @@ describe("interfaces on real guests", function () {
       assert.equal(attached.persistent, true);
       assert.deepEqual(response.connectivity, { hostReachesGuests: true, guestsReachOutside: true, dhcpSource: DhcpSource.DHCP_SOURCE_LIBVIRT });
       assert.deepEqual(response.warnings, []);
+      const audit = await agent.waitForLogLine((line) => line.msg === "audit" && String(line.method).endsWith("/AttachInterface"));
+      assert.equal(audit.target, "lab");
+      assert.equal(audit.domain, GUEST);
 
       const report = await guest.waitForNic(attached.macAddress);
       assert.ok(report.lease, `no lease for ${attached.macAddress}; guest console:\n${await guest.console()}`);
@@ -220,7 +223,7 @@ describe("interfaces on real guests", function () {
 
       await client.networks.startNetwork({ name: "lab" });
       assert.equal(error.code, Status.FAILED_PRECONDITION);
-      assert.equal(error.details, "network 'lab' is defined but not active; start it with StartNetwork, then attach again");
+      assert.equal(error.details, "network 'lab' is defined but not active; start it with StartNetwork (netagentctl network start lab), then attach again");
       const after = (await interfacesOf(GUEST)).map((i) => i.macAddress);
       assert.deepEqual(after, before, "nothing was attached");
     });

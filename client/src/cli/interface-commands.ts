@@ -89,7 +89,7 @@ export function addInterfaceCommands(program: Command, context: CommandContext):
         { deadline: new Date(Date.now() + deadlineMs) },
       );
       context.print(
-        context.json() ? JSON.stringify(DetachInterfaceResponse.toJSON(response), null, 2) : detachSummary(response.state, domain, selectorText),
+        context.json() ? JSON.stringify(DetachInterfaceResponse.toJSON(response), null, 2) : detachSummary(response.state, domain, selectorText, options.live !== false),
       );
     }),
   );
@@ -145,7 +145,7 @@ function parseWait(text: string | undefined): number {
     return 0;
   }
   const seconds = Number(text);
-  if (!Number.isInteger(seconds) || seconds < 1) {
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 300) {
     throw new Error(`invalid --wait ${JSON.stringify(text)}: use a whole number of seconds from 1 to 300`);
   }
   return seconds;

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 
-import { DhcpSource, Interface, LinkState } from "@netagent/proto";
+import { DetachState, DhcpSource, Interface, LinkState } from "@netagent/proto";
 
-import { interfaceSelector, interfaceTable, parseLinkState } from "./interface-format";
+import { detachSummary, interfaceSelector, interfaceTable, parseLinkState } from "./interface-format";
 
 function guestInterface(fields: Partial<Interface>): Interface {
   return {
@@ -47,5 +47,15 @@ describe("interface CLI format", () => {
 
     const addresses = table.split("\n").map((line) => line.split(/ {2,}/).pop());
     assert.deepEqual(addresses, ["ADDRESSES", "10.77.0.23/24", "(no lease yet)", "(from LAN DHCP)", "(no DHCP)", "-"]);
+  });
+
+  it("says how each detach ended and what to check", () => {
+    assert.equal(detachSummary(DetachState.DETACH_STATE_DETACHED, "web", "net0"), "interface net0 detached from domain web");
+    assert.match(
+      detachSummary(DetachState.DETACH_STATE_DETACHED, "web", "net0", false),
+      /removed from the persistent definition of domain web; the running domain keeps it until it stops$/,
+    );
+    assert.match(detachSummary(DetachState.DETACH_STATE_ALREADY_ABSENT, "web", "net9"), /nothing to do \(if you expected one, check .* 'netagentctl interface list web'\)$/);
+    assert.match(detachSummary(DetachState.DETACH_STATE_PENDING, "web", "net0"), /ACPI hot-unplug, or when the domain stops/);
   });
 });

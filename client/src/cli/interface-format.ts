@@ -103,17 +103,25 @@ export function interfaceDetails(guestInterface: Interface): string {
   return lines.map(([key, value]) => `${(key + ":").padEnd(width)} ${value}`).join("\n");
 }
 
-/** Returns one line that describes how a detach ended. */
-export function detachSummary(state: DetachState, domain: string, selector: string): string {
+/**
+ * Returns one line that describes how a detach ended.
+ * @param live false when the request left the running domain alone (--no-live).
+ */
+export function detachSummary(state: DetachState, domain: string, selector: string, live = true): string {
   switch (state) {
     case DetachState.DETACH_STATE_DETACHED:
+      if (!live) {
+        return `interface ${selector} removed from the persistent definition of domain ${domain}; the running domain keeps it until it stops`;
+      }
       return `interface ${selector} detached from domain ${domain}`;
     case DetachState.DETACH_STATE_ALREADY_ABSENT:
-      return `domain ${domain} has no interface ${selector}; nothing to do`;
+      // Detach succeeds on a missing interface so that retries are harmless, which also hides typos.
+      return `domain ${domain} has no interface ${selector}; nothing to do (if you expected one, check the MAC address or alias with 'netagentctl interface list ${domain}')`;
     case DetachState.DETACH_STATE_PENDING:
       return (
         `interface ${selector} of domain ${domain}: removal pending, because the guest has not released the device yet; ` +
-        "libvirt removes it once the guest does (check with 'netagentctl interface list')"
+        "libvirt removes it once the guest does, which needs a guest OS that handles ACPI hot-unplug, or when the domain stops " +
+        `(check with 'netagentctl interface list ${domain}')`
       );
     default:
       return `interface ${selector} of domain ${domain}: unknown detach state ${state}`;

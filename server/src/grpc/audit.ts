@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 
 import { describeIdentity } from "../auth/roles";
 import { boundForLog } from "./call-log";
-import { CallerContext, targetNetworkOf } from "./caller";
+import { CallerContext, targetDomainOf, targetNetworkOf } from "./caller";
 import { METHOD_ACCESS } from "./method-roles";
 import { toServerError } from "./status";
 
@@ -28,6 +28,7 @@ export function auditMiddleware(audit: Logger) {
       role: role ?? null,
       method: call.method.path,
       target: boundForLog(targetNetworkOf(call.request)) ?? null,
+      domain: boundForLog(targetDomainOf(call.request)) ?? null,
     };
     const durationMs = () => Number(process.hrtime.bigint() - started) / 1e6;
 

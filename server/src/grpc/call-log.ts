@@ -2,7 +2,7 @@ import { CallContext, ServerError, ServerMiddlewareCall, Status } from "nice-grp
 import type { Logger } from "pino";
 
 import { describeIdentity } from "../auth/roles";
-import type { CallerContext } from "./caller";
+import { CallerContext, targetDomainOf, targetNetworkOf } from "./caller";
 import { toServerError } from "./status";
 
 /**
@@ -22,8 +22,8 @@ export function callLogMiddleware(logger: Logger) {
       peer: context.peer,
       caller: describeIdentity(context.caller.identity),
       role: context.caller.role,
-      network: boundForLog(targetOf(call.request)),
-      domain: domainOf(call.request),
+      network: boundForLog(targetNetworkOf(call.request)),
+      domain: boundForLog(targetDomainOf(call.request)),
     };
     const durationMs = () => Number(process.hrtime.bigint() - started) / 1e6;
 
@@ -42,32 +42,6 @@ export function callLogMiddleware(logger: Logger) {
       throw serverError;
     }
   };
-}
-
-/** Finds the network name a request is about, for the log line. */
-function targetOf(request: unknown): string | undefined {
-  if (typeof request !== "object" || request === null) {
-    return undefined;
-  }
-  const fields = request as { name?: unknown; network?: unknown };
-  if (typeof fields.name === "string" && fields.name !== "") {
-    return fields.name;
-  }
-  // InterfaceService requests name the network directly.
-  if (typeof fields.network === "string") {
-    return fields.network === "" ? undefined : fields.network;
-  }
-  const network = fields.network as { name?: unknown } | undefined;
-  if (typeof network?.name === "string") {
-    return network.name;
-  }
-  return undefined;
-}
-
-/** Finds the libvirt domain an InterfaceService request is about, for the log line. */
-function domainOf(request: unknown): string | undefined {
-  const domain = typeof request === "object" && request !== null ? (request as { domain?: unknown }).domain : undefined;
-  return typeof domain === "string" && domain !== "" ? boundForLog(domain) : undefined;
 }
 
 /** Longest request value, in characters, that a log line repeats in full. */

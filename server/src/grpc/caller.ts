@@ -29,12 +29,23 @@ export function targetNetworkOf(request: unknown): string | undefined {
   if (typeof request !== "object" || request === null) {
     return undefined;
   }
-  const fields = request as { name?: unknown; network?: { name?: unknown } };
+  const fields = request as { name?: unknown; network?: unknown };
   if (typeof fields.name === "string" && fields.name !== "") {
     return fields.name;
   }
-  if (typeof fields.network?.name === "string" && fields.network.name !== "") {
-    return fields.network.name;
+  // InterfaceService requests name the network directly.
+  if (typeof fields.network === "string") {
+    return fields.network === "" ? undefined : fields.network;
+  }
+  const network = fields.network as { name?: unknown } | undefined;
+  if (typeof network?.name === "string" && network.name !== "") {
+    return network.name;
   }
   return undefined;
+}
+
+/** Finds the libvirt domain a request is about, for InterfaceService calls. */
+export function targetDomainOf(request: unknown): string | undefined {
+  const domain = typeof request === "object" && request !== null ? (request as { domain?: unknown }).domain : undefined;
+  return typeof domain === "string" && domain !== "" ? domain : undefined;
 }

@@ -74,7 +74,7 @@ export function chooseViewsToChange(domain: string, selection: ViewSelection, st
 
   if (live && !state.running) {
     throw new FailedPreconditionError(
-      `domain '${domain}' is not running, so it has no live interfaces; set live to false to change only its persistent definition`,
+      `domain '${domain}' is not running, so it has no live interfaces; set live to false (--no-live in netagentctl) to change only its persistent definition`,
     );
   }
   if (config && !state.persistent) {

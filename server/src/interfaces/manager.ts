@@ -60,7 +60,7 @@ export class InterfaceManager {
       }
       if (!network.active) {
         throw new FailedPreconditionError(
-          `network '${spec.network}' is defined but not active; start it with StartNetwork, then attach again`,
+          `network '${spec.network}' is defined but not active; start it with StartNetwork (netagentctl network start ${spec.network}), then attach again`,
         );
       }
 
