@@ -235,6 +235,35 @@ describe("events on a real libvirtd", function () {
     assert.ok(!watch.lines().includes("resync client-reconnected"), "the watch stream stayed open");
   });
 
+  it("resyncs a change that had no event within the period", async () => {
+    const periodic = await startAgent(sandbox, { name: "periodic", args: ["--network-resync-period", "2"] });
+    const periodicClient = clientFor(periodic);
+    try {
+      await periodicClient.networks.createNetwork({
+        network: { name: "autostarted", type: NetworkType.NETWORK_TYPE_ISOLATED, ipv4: { address: "10.60.16.1/24", dhcpRanges: [] } },
+      });
+      const watch = record(new EventRecorder(periodicClient));
+      const from = await watch.started();
+
+      // libvirt sends no event for an autostart change.
+      const changedAt = Date.now();
+      await sandbox.virsh(["net-autostart", "autostarted", "--disable"]);
+      const updated = await watch.waitFor("network updated autostarted resync", from, 6_000);
+      const elapsedMs = Date.now() - changedAt;
+
+      const event = watch.events[updated].event;
+      assert.equal(event?.$case, "network");
+      assert.equal(event.value.network?.autostart, false);
+      assert.ok(elapsedMs < 4_000, `the change arrived after ${elapsedMs} ms, more than two periods`);
+      assert.equal((await periodicClient.networks.getNetwork({ name: "autostarted" })).network?.autostart, false);
+      assert.ok(!watch.lines().some((line) => line.startsWith("resync ") && line !== "resync watch-started"), "a periodic read sends no resync marker");
+      await periodicClient.networks.deleteNetwork({ name: "autostarted" });
+    } finally {
+      periodicClient.close();
+      await periodic.stop();
+    }
+  });
+
   it("resyncs a change that had no event after a crash", async () => {
     await client.networks.createNetwork({
       network: { name: "quiet", type: NetworkType.NETWORK_TYPE_ISOLATED, ipv4: { address: "10.60.15.1/24", dhcpRanges: [] } },

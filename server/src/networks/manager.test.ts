@@ -124,6 +124,23 @@ describe("NetworkManager with its cache", () => {
     assert.equal((await manager.get("new")).persistent, true);
   });
 
+  it("resyncs a change without event periodically", async () => {
+    const periodic = new LibvirtSession({ socketPath: daemon.socketPath, keepaliveIntervalMs: 0 });
+    const watched = new NetworkManager(periodic, { resyncPeriodMs: 50 });
+    const found: Array<[ResyncReason, string[]]> = [];
+    watched.sync.on("resync", (reason, list) => found.push([reason, list.map(summary)]));
+    periodic.start();
+    await once(periodic, "ready");
+
+    // libvirt sends no event for an autostart change.
+    driver.networks.get("existing")!.autostart = true;
+    await eventually(() => found.some(([reason, list]) => reason === "periodic" && list.length > 0), "a periodic resync with a change");
+    await periodic.close();
+
+    assert.deepEqual(found.find(([reason, list]) => reason === "periodic" && list.length > 0), ["periodic", ["updated existing resync"]]);
+    assert.equal((await watched.cache.get("existing"))?.autostart, true);
+  });
+
   it("drops an undone create from the cache at once", async () => {
     driver.failedStarts.add("clash");
 
