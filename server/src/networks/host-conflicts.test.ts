@@ -64,8 +64,21 @@ describe("findConflicts", () => {
     const [missing] = conflictsOf({ name: "mv", type: "macvtap", uplink: "eth9" });
     const [port] = conflictsOf({ name: "mv", type: "macvtap", uplink: "port0" });
 
-    assert.match(missing, /^uplink eth9 not found/);
+    assert.match(missing, /^uplink eth9 not found.*\(candidate uplinks: eth0, port0\)$/);
     assert.match(port, /^uplink port0 is a port of bridge br0.*use a BRIDGE network with host_bridge br0/);
+  });
+
+  it("lists no candidates when the host has none", () => {
+    const [missing] = conflictsOf({ name: "mv", type: "macvtap", uplink: "eth9" }, facts({ interfaces: [iface("lo", { linkType: "loopback" })] }));
+
+    assert.match(missing, /\(the host has no candidate uplink\)$/);
+  });
+
+  it("names a host bridge of a BRIDGE network as such", () => {
+    const lan = parseNetworkXml("<network><name>lan</name><forward mode='bridge'/><bridge name='br0'/></network>");
+    const [conflict] = findConflicts(validateSpec({ name: "lab", type: "nat", bridge: "br0", ipv4: { address: "10.77.0.1/24", dhcpRanges: [] } }).spec, facts(), [lan], pool);
+
+    assert.match(conflict, /^bridge name br0 is an existing host bridge \(used by BRIDGE network 'lan'\)/);
   });
 
   it("reports a bridge name in use", () => {

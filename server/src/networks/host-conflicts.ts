@@ -3,6 +3,7 @@
 // work fails with the reason and changes nothing.
 
 import type { HostFacts } from "../host/facts";
+import { isUplinkCandidate } from "../host/uplinks";
 import { formatSubnet, IpFamily, parseIp, Subnet, subnetContaining, subnetsOverlap } from "./ip";
 import type { IpConfig, NetworkSpec } from "./model";
 import type { SubnetPool } from "./subnet-pool";
@@ -133,7 +134,9 @@ function bridgeConflicts(spec: NetworkSpec, facts: HostFacts, others: ParsedNetw
   if (spec.bridge !== "") {
     const owner = others.find((network) => network.bridge === spec.bridge || network.hostBridge === spec.bridge);
     const device = byName.get(spec.bridge);
-    if (owner !== undefined) {
+    if (owner !== undefined && owner.hostBridge === spec.bridge) {
+      conflicts.push(`bridge name ${spec.bridge} is an existing host bridge (used by BRIDGE network '${owner.name}'); choose another bridge name or leave it empty to have one generated`);
+    } else if (owner !== undefined) {
       conflicts.push(`bridge name ${spec.bridge} is taken by network '${owner.name}'; choose another bridge name or leave it empty to have one generated`);
     } else if (device !== undefined && spec.bridge !== self.bridge) {
       const kind = device.isBridge ? "bridge" : device.kind || "interface";
@@ -161,7 +164,10 @@ function uplinkConflicts(spec: NetworkSpec, facts: HostFacts, others: ParsedNetw
   }
   const device = facts.interfaces.find((host) => host.name === spec.uplink);
   if (device === undefined) {
-    return [`uplink ${spec.uplink} not found on the host; name an existing interface`];
+    const networkBridges = new Set(others.map((network) => network.bridge).filter((bridge) => bridge !== ""));
+    const candidates = facts.interfaces.filter((host) => isUplinkCandidate(host, networkBridges)).map((host) => host.name);
+    const choice = candidates.length === 0 ? "the host has no candidate uplink" : `candidate uplinks: ${candidates.join(", ")}`;
+    return [`uplink ${spec.uplink} not found on the host; name an existing interface (${choice})`];
   }
   if (device.linkType === "loopback") {
     return [`uplink ${spec.uplink} is the loopback interface; name an interface that reaches the LAN`];
