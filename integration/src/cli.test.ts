@@ -84,6 +84,14 @@ describe("netagentctl", function () {
     assert.equal(mtu.code, 0, mtu.stderr);
     assert.match(mtu.stdout, /^Restart required: +mtu \(run again with --restart/m);
 
+    const duplicate = await cli("network", "update", "dual", "--add-dhcp-host", "52:54:00:00:00:12,10.80.0.11,db");
+    assert.equal(duplicate.code, 3);
+    assert.match(duplicate.stderr, /^ {2}network\.ipv4\.dhcp_hosts\[\d\]\.ip \(--add-dhcp-host\): address 10\.80\.0\.11 is already used by host 52:54:00:00:00:11,10\.80\.0\.11,app/m);
+
+    const absent = await cli("network", "update", "dual", "--remove-dhcp-host", "52:54:00:00:00:99");
+    assert.equal(absent.code, 5);
+    assert.match(absent.stderr, /NOT_FOUND: network 'dual' has no static DHCP host with MAC 52:54:00:00:00:99/);
+
     const nothing = await cli("network", "update", "dual");
     assert.equal(nothing.code, 64);
     assert.match(nothing.stderr, /nothing to change/);
@@ -109,6 +117,10 @@ describe("netagentctl", function () {
     assert.equal(invalid.code, 3);
     assert.match(invalid.stderr, /^netagentctl: INVALID_ARGUMENT: 1 invalid field$/m);
     assert.match(invalid.stderr, /^ {2}network\.ipv4\.address \(--subnet\/--host-address\): .*use for example 10\.77\.0\.1\/24$/m);
+
+    const noHostBridge = await cli("network", "create", "lan", "--type", "bridge");
+    assert.equal(noHostBridge.code, 3);
+    assert.match(noHostBridge.stderr, /^ {2}network\.host_bridge \(--host-bridge\): missing/m);
 
     const missing = await cli("network", "get", "nosuch");
     assert.equal(missing.code, 5);
