@@ -79,7 +79,7 @@ describe("networks on a real libvirtd", function () {
       }));
 
       assert.equal(error.code, Status.ALREADY_EXISTS);
-      assert.match(error.details, /network 'lab' already exists with a different spec \(type: "nat" exists, "isolated" requested/);
+      assert.match(error.details, /network 'lab' already exists with a different spec \(type: nat exists, isolated requested/);
     });
 
     it("rejects another network's subnet before defining anything", async () => {
