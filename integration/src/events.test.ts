@@ -204,6 +204,7 @@ describe("events on a real libvirtd", function () {
 
     const createError = await failure(creating);
     assert.equal(createError.code, Status.UNAVAILABLE);
+    assert.match(createError.details, /^the libvirt connection was lost during the start step of network 'c13'; .*retrying the create is safe$/);
     const notServing = await health.waitFor(ServingStatus.NOT_SERVING);
     // The SDK retries a List after UNAVAILABLE by default; this client gets the agent's own status.
     const once = createNetAgentClient({ address: agent.address, retry: false });
@@ -239,6 +240,7 @@ describe("events on a real libvirtd", function () {
     const periodic = await startAgent(sandbox, { name: "periodic", args: ["--network-resync-period", "2"] });
     const periodicClient = clientFor(periodic);
     try {
+      await record(new HealthRecorder(periodic.address)).waitFor(ServingStatus.SERVING);
       await periodicClient.networks.createNetwork({
         network: { name: "autostarted", type: NetworkType.NETWORK_TYPE_ISOLATED, ipv4: { address: "10.60.16.1/24", dhcpRanges: [] } },
       });

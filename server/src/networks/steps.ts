@@ -2,7 +2,7 @@
 // translation, lookups and turning libvirt's view into the model.
 
 import { FailedPreconditionError, NotFoundError } from "../errors";
-import { formatUuid, LibvirtClient, LibvirtError, NetworkRef, NetworkXmlFlag } from "../libvirt";
+import { formatUuid, isLibvirtConnectionError, LibvirtClient, LibvirtConnectionError, LibvirtError, NetworkRef, NetworkXmlFlag } from "../libvirt";
 import { connectivityOf } from "./connectivity";
 import type { Network } from "./model";
 import { parseNetworkXml } from "./xml";
@@ -10,7 +10,7 @@ import { parseNetworkXml } from "./xml";
 /**
  * Runs one libvirt step of an operation. A libvirt error becomes a
  * FailedPreconditionError naming the step and passing libvirt's reason on;
- * connection errors pass through unchanged.
+ * a lost connection stays a LibvirtConnectionError that names the step.
  */
 export async function step<T>(name: string, network: string, action: () => Promise<T>): Promise<T> {
   try {
@@ -18,6 +18,9 @@ export async function step<T>(name: string, network: string, action: () => Promi
   } catch (error) {
     if (error instanceof LibvirtError) {
       throw new FailedPreconditionError(`libvirt failed to ${name} network ${quote(network)}: ${explainLibvirtMessage(error.message)}`, { cause: error });
+    }
+    if (isLibvirtConnectionError(error)) {
+      throw new LibvirtConnectionError(`the libvirt connection was lost during the ${name} step of network ${quote(network)}`, { reason: error.reason, cause: error });
     }
     throw error;
   }
