@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { resolve } from "node:path";
 
 import { RunningAgent, startAgent } from "./agent";
@@ -145,6 +145,30 @@ describe("netagentctl", function () {
 
     assert.equal(result.code, 14);
     assert.match(result.stderr, /is the agent running at unix:\/\/.*nobody-listens\.sock\?/);
+  });
+
+  it("hints at the address while events retry", async () => {
+    const address = `unix://${sandbox.dir}/nobody-listens.sock`;
+    const child = spawn(process.execPath, [CLI, "--address", address, "events"], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    try {
+      await new Promise<void>((resolvePromise, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no retry line within 10 s; stderr:\n${stderr}`)), 10_000);
+        child.stderr.on("data", (chunk: Buffer) => {
+          stderr += chunk.toString();
+          if (/is the agent running at/.test(stderr)) {
+            clearTimeout(timer);
+            resolvePromise();
+          }
+        });
+      });
+    } finally {
+      child.kill("SIGTERM");
+    }
+
+    assert.match(stderr, /^netagentctl: UNAVAILABLE: .*; watching again in \d+ ms$/m);
+    assert.doesNotMatch(stderr, /Resolution note/);
+    assert.match(stderr, /^ {2}is the agent running at unix:\/\/.*nobody-listens\.sock\?/m);
   });
 
   it("exits 64 on usage errors", async () => {

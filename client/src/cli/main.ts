@@ -219,8 +219,11 @@ program
       { network: options.network ?? "", domain: options.domain ?? "" },
       {
         signal: stop.signal,
-        onReconnecting: ({ error, delayMs }) =>
-          process.stderr.write(`netagentctl: ${error.codeName}: ${error.details}; watching again in ${Math.round(delayMs)} ms\n`),
+        onReconnecting: ({ error, delayMs }) => {
+          // The same text and hint as other commands print, and then when the watch resumes.
+          const [first, ...hints] = describeError(error);
+          process.stderr.write([`${first}; watching again in ${Math.round(delayMs)} ms`, ...hints].join("\n") + "\n");
+        },
       },
     );
     for await (const response of events) {
