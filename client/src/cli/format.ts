@@ -131,6 +131,9 @@ export function leasesTable(leases: DhcpLease[], dhcpSource: DhcpSource): string
   if (dhcpSource === DhcpSource.DHCP_SOURCE_LAN) {
     return "guests get their addresses from the LAN's DHCP server; libvirt holds no leases for this network";
   }
+  if (dhcpSource === DhcpSource.DHCP_SOURCE_NONE) {
+    return "this network serves no DHCP, so libvirt holds no leases for it; its guests need static addresses";
+  }
   const rows = leases.map((lease) => [
     `${lease.ipAddress}/${lease.prefixLength}`,
     lease.mac || "-",
