@@ -39,6 +39,14 @@ describe("findConflicts", () => {
     assert.equal(conflict, "ipv4 subnet 198.51.100.0/24 overlaps 198.51.100.0/24 of network 'other' on bridge virbr1; use a free subnet such as 10.100.0.0/24");
   });
 
+  it("suggests a free /16 outside a pool in use", () => {
+    const pooled = parseNetworkXml("<network><name>pooled</name><forward mode='nat'/><bridge name='virbr2'/><ip address='10.100.0.1' prefix='24'/></network>");
+    const { spec } = validateSpec({ name: "lab", type: "nat", ipv4: { address: "10.100.0.1/16", dhcpRanges: [] } });
+    const [conflict] = findConflicts(spec, facts(), [virbr1, pooled], pool);
+
+    assert.match(conflict, /overlaps 10\.100\.0\.0\/24 .*; use a free subnet such as 10\.0\.0\.0\/16$/);
+  });
+
   it("finds overlap with a host address and a route", () => {
     const [address] = conflictsOf({ name: "lab", type: "isolated", ipv4: { address: "192.0.2.129/25", dhcpRanges: [] } });
     const [route] = conflictsOf({ name: "lab", type: "isolated", ipv4: { address: "203.0.113.1/28", dhcpRanges: [] } });

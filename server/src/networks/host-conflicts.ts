@@ -6,7 +6,10 @@ import type { HostFacts } from "../host/facts";
 import { isUplinkCandidate } from "../host/uplinks";
 import { formatSubnet, IpFamily, parseIp, Subnet, subnetContaining, subnetsOverlap } from "./ip";
 import type { IpConfig, NetworkSpec } from "./model";
-import type { SubnetPool } from "./subnet-pool";
+import { SubnetPool } from "./subnet-pool";
+
+/** The RFC 1918 ranges, searched for a free subnet of a size the pool cannot offer. */
+const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"].map((cidr) => new SubnetPool(cidr));
 import type { ParsedNetworkXml } from "./xml";
 
 /** A subnet that something on the host or in libvirt uses, with a description of the user. */
@@ -123,8 +126,15 @@ function suggestion(family: IpFamily, prefixLength: number, inUse: SubnetUse[], 
   if (family === 6) {
     return "choose an IPv6 prefix that nothing on the host uses";
   }
-  const free = pool.findFree(inUse.map((use) => use.subnet), prefixLength);
-  return free === undefined ? "choose a subnet that nothing on the host uses" : `use a free subnet such as ${formatSubnet(free)}`;
+  // The pool first; a subnet larger than the pool's slots comes from the private ranges.
+  const used = inUse.map((use) => use.subnet);
+  for (const range of [pool, ...PRIVATE_RANGES]) {
+    const free = range.findFree(used, prefixLength);
+    if (free !== undefined && free.prefixLength === prefixLength) {
+      return `use a free subnet such as ${formatSubnet(free)}`;
+    }
+  }
+  return "choose a subnet that nothing on the host uses";
 }
 
 function bridgeConflicts(spec: NetworkSpec, facts: HostFacts, others: ParsedNetworkXml[], self: Self): string[] {
