@@ -83,6 +83,9 @@ describe("netagentctl", function () {
     const mtu = await cli("network", "update", "dual", "--mtu", "1400");
     assert.equal(mtu.code, 0, mtu.stderr);
     assert.match(mtu.stdout, /^Restart required: +mtu \(run again with --restart/m);
+    const pending = await cli("network", "get", "dual");
+    assert.match(pending.stdout, /^MTU: +1450$/m);
+    assert.match(pending.stdout, /^Pending restart: +mtu \(/m);
 
     const duplicate = await cli("network", "update", "dual", "--add-dhcp-host", "52:54:00:00:00:12,10.80.0.11,db");
     assert.equal(duplicate.code, 3);

@@ -97,6 +97,25 @@ describe("events on a real libvirtd", function () {
     assert.equal(event.value.network?.ipv4?.address, "10.60.2.1/24");
   });
 
+  it("reports a redefinition of a running network as pending", async () => {
+    await virshDefine("running", isolatedNetworkXml("running", "na-running", "10.60.4"));
+    await sandbox.virsh(["net-start", "running"]);
+    const { network } = await client.networks.getNetwork({ name: "running" });
+    const watch = record(new EventRecorder(client));
+    const from = await watch.started();
+
+    await virshDefine("running", isolatedNetworkXml("running", "na-running", "10.60.5", network?.uuid));
+
+    const defined = await watch.waitFor("network defined running libvirt", from);
+    const updated = await watch.waitFor("network updated running libvirt", defined);
+    const event = watch.events[updated].event;
+    assert.equal(event?.$case, "network");
+    assert.equal(event.value.network?.ipv4?.address, "10.60.4.1/24");
+    assert.deepEqual(event.value.network?.pendingRestartFields, ["ipv4.address"]);
+    await sandbox.virsh(["net-destroy", "running"]);
+    await sandbox.virsh(["net-undefine", "running"]);
+  });
+
   it("reports the agent's own changes", async () => {
     const watch = record(new EventRecorder(client));
     const from = await watch.started();

@@ -123,6 +123,9 @@ export function networkDetails(network: Network): string {
   }
   lines.push(["Host reaches guests", yesNo(network.connectivity?.hostReachesGuests)]);
   lines.push(["Guests reach outside", yesNo(network.connectivity?.guestsReachOutside)]);
+  if (network.pendingRestartFields.length > 0) {
+    lines.push(["Pending restart", `${network.pendingRestartFields.join(", ")} (the definition differs from what runs; stop and start the network to apply it)`]);
+  }
   return keyValues(lines);
 }
 

@@ -5,6 +5,7 @@ import { FailedPreconditionError, NotFoundError } from "../errors";
 import { formatUuid, isLibvirtConnectionError, LibvirtClient, LibvirtConnectionError, LibvirtError, NetworkRef, NetworkXmlFlag } from "../libvirt";
 import { connectivityOf } from "./connectivity";
 import type { Network } from "./model";
+import { restartFields } from "./update-plan";
 import { parseNetworkXml } from "./xml";
 
 /**
@@ -92,7 +93,16 @@ export async function describe(libvirt: LibvirtClient, ref: NetworkRef, options:
   ]);
   const flags = options.inactiveXml && persistent ? NetworkXmlFlag.INACTIVE : 0;
   const parsed = parseNetworkXml(await libvirt.networkGetXmlDesc(ref, flags));
-  return toNetwork({ ...parsed, uuid: parsed.uuid || formatUuid(ref.uuid) }, { active, persistent, autostart });
+  const network = toNetwork({ ...parsed, uuid: parsed.uuid || formatUuid(ref.uuid) }, { active, persistent, autostart });
+
+  // The running view says which changes of the persistent definition wait for a restart.
+  if (active && persistent && !options.inactiveXml) {
+    const pending = restartFields(parsed, parseNetworkXml(await libvirt.networkGetXmlDesc(ref, NetworkXmlFlag.INACTIVE)));
+    if (pending.length > 0) {
+      network.pendingRestartFields = pending;
+    }
+  }
+  return network;
 }
 
 /** Combines parsed XML and libvirt's state flags into the model, dropping the XML-only details. */
