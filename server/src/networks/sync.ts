@@ -73,6 +73,10 @@ export class NetworkSync extends EventEmitter {
 
   private periodicResyncRunning = false;
 
+  // NOTE: a periodic read that runs while a libvirt event is on its way
+  // reports that change too, so a watcher may see it twice (from sources
+  // resync and libvirt).
+
   private async resyncPeriodically(session: LibvirtSession): Promise<void> {
     if (this.periodicResyncRunning || !session.ready) {
       return;
