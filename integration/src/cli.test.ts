@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { resolve } from "node:path";
 
 import { RunningAgent, startAgent } from "./agent";
@@ -83,6 +83,17 @@ describe("netagentctl", function () {
     const mtu = await cli("network", "update", "dual", "--mtu", "1400");
     assert.equal(mtu.code, 0, mtu.stderr);
     assert.match(mtu.stdout, /^Restart required: +mtu \(run again with --restart/m);
+    const pending = await cli("network", "get", "dual");
+    assert.match(pending.stdout, /^MTU: +1450$/m);
+    assert.match(pending.stdout, /^Pending restart: +mtu \(/m);
+
+    const duplicate = await cli("network", "update", "dual", "--add-dhcp-host", "52:54:00:00:00:12,10.80.0.11,db");
+    assert.equal(duplicate.code, 3);
+    assert.match(duplicate.stderr, /^ {2}network\.ipv4\.dhcp_hosts\[\d\]\.ip \(--add-dhcp-host\): address 10\.80\.0\.11 is already used by host 52:54:00:00:00:11,10\.80\.0\.11,app/m);
+
+    const absent = await cli("network", "update", "dual", "--remove-dhcp-host", "52:54:00:00:00:99");
+    assert.equal(absent.code, 5);
+    assert.match(absent.stderr, /NOT_FOUND: network 'dual' has no static DHCP host with MAC 52:54:00:00:00:99/);
 
     const nothing = await cli("network", "update", "dual");
     assert.equal(nothing.code, 64);
@@ -110,6 +121,10 @@ describe("netagentctl", function () {
     assert.match(invalid.stderr, /^netagentctl: INVALID_ARGUMENT: 1 invalid field$/m);
     assert.match(invalid.stderr, /^ {2}network\.ipv4\.address \(--subnet\/--host-address\): .*use for example 10\.77\.0\.1\/24$/m);
 
+    const noHostBridge = await cli("network", "create", "lan", "--type", "bridge");
+    assert.equal(noHostBridge.code, 3);
+    assert.match(noHostBridge.stderr, /^ {2}network\.host_bridge \(--host-bridge\): missing/m);
+
     const missing = await cli("network", "get", "nosuch");
     assert.equal(missing.code, 5);
     assert.match(missing.stderr, /NOT_FOUND: network 'nosuch' not found/);
@@ -133,6 +148,30 @@ describe("netagentctl", function () {
 
     assert.equal(result.code, 14);
     assert.match(result.stderr, /is the agent running at unix:\/\/.*nobody-listens\.sock\?/);
+  });
+
+  it("hints at the address while events retry", async () => {
+    const address = `unix://${sandbox.dir}/nobody-listens.sock`;
+    const child = spawn(process.execPath, [CLI, "--address", address, "events"], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    try {
+      await new Promise<void>((resolvePromise, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no retry line within 10 s; stderr:\n${stderr}`)), 10_000);
+        child.stderr.on("data", (chunk: Buffer) => {
+          stderr += chunk.toString();
+          if (/is the agent running at/.test(stderr)) {
+            clearTimeout(timer);
+            resolvePromise();
+          }
+        });
+      });
+    } finally {
+      child.kill("SIGTERM");
+    }
+
+    assert.match(stderr, /^netagentctl: UNAVAILABLE: .*; watching again in \d+ ms$/m);
+    assert.doesNotMatch(stderr, /Resolution note/);
+    assert.match(stderr, /^ {2}is the agent running at unix:\/\/.*nobody-listens\.sock\?/m);
   });
 
   it("exits 64 on usage errors", async () => {

@@ -97,6 +97,25 @@ describe("events on a real libvirtd", function () {
     assert.equal(event.value.network?.ipv4?.address, "10.60.2.1/24");
   });
 
+  it("reports a redefinition of a running network as pending", async () => {
+    await virshDefine("running", isolatedNetworkXml("running", "na-running", "10.60.4"));
+    await sandbox.virsh(["net-start", "running"]);
+    const { network } = await client.networks.getNetwork({ name: "running" });
+    const watch = record(new EventRecorder(client));
+    const from = await watch.started();
+
+    await virshDefine("running", isolatedNetworkXml("running", "na-running", "10.60.5", network?.uuid));
+
+    const defined = await watch.waitFor("network defined running libvirt", from);
+    const updated = await watch.waitFor("network updated running libvirt", defined);
+    const event = watch.events[updated].event;
+    assert.equal(event?.$case, "network");
+    assert.equal(event.value.network?.ipv4?.address, "10.60.4.1/24");
+    assert.deepEqual(event.value.network?.pendingRestartFields, ["ipv4.address"]);
+    await sandbox.virsh(["net-destroy", "running"]);
+    await sandbox.virsh(["net-undefine", "running"]);
+  });
+
   it("reports the agent's own changes", async () => {
     const watch = record(new EventRecorder(client));
     const from = await watch.started();
@@ -204,6 +223,7 @@ describe("events on a real libvirtd", function () {
 
     const createError = await failure(creating);
     assert.equal(createError.code, Status.UNAVAILABLE);
+    assert.match(createError.details, /^the libvirt connection was lost during the start step of network 'c13'; .*retrying the create is safe$/);
     const notServing = await health.waitFor(ServingStatus.NOT_SERVING);
     // The SDK retries a List after UNAVAILABLE by default; this client gets the agent's own status.
     const once = createNetAgentClient({ address: agent.address, retry: false });
@@ -233,6 +253,36 @@ describe("events on a real libvirtd", function () {
     assert.equal(await deviceExists(sandbox, "na-c13"), false);
     assert.equal(await dnsmasqPid(sandbox, "c13"), undefined);
     assert.ok(!watch.lines().includes("resync client-reconnected"), "the watch stream stayed open");
+  });
+
+  it("resyncs a change that had no event within the period", async () => {
+    const periodic = await startAgent(sandbox, { name: "periodic", args: ["--network-resync-period", "2"] });
+    const periodicClient = clientFor(periodic);
+    try {
+      await record(new HealthRecorder(periodic.address)).waitFor(ServingStatus.SERVING);
+      await periodicClient.networks.createNetwork({
+        network: { name: "autostarted", type: NetworkType.NETWORK_TYPE_ISOLATED, ipv4: { address: "10.60.16.1/24", dhcpRanges: [] } },
+      });
+      const watch = record(new EventRecorder(periodicClient));
+      const from = await watch.started();
+
+      // libvirt sends no event for an autostart change.
+      const changedAt = Date.now();
+      await sandbox.virsh(["net-autostart", "autostarted", "--disable"]);
+      const updated = await watch.waitFor("network updated autostarted resync", from, 6_000);
+      const elapsedMs = Date.now() - changedAt;
+
+      const event = watch.events[updated].event;
+      assert.equal(event?.$case, "network");
+      assert.equal(event.value.network?.autostart, false);
+      assert.ok(elapsedMs < 4_000, `the change arrived after ${elapsedMs} ms, more than two periods`);
+      assert.equal((await periodicClient.networks.getNetwork({ name: "autostarted" })).network?.autostart, false);
+      assert.ok(!watch.lines().some((line) => line.startsWith("resync ") && line !== "resync watch-started"), "a periodic read sends no resync marker");
+      await periodicClient.networks.deleteNetwork({ name: "autostarted" });
+    } finally {
+      periodicClient.close();
+      await periodic.stop();
+    }
   });
 
   it("resyncs a change that had no event after a crash", async () => {

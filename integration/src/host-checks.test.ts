@@ -176,6 +176,7 @@ describe("host checks on a real host", function () {
 
       assert.equal(error.code, Status.FAILED_PRECONDITION);
       assert.match(error.details, /uplink nosuch0 not found/);
+      assert.match(error.details, new RegExp(`candidate uplinks: [^)]*\\b${lan.uplink}\\b`));
     });
 
     it("rejects a bridge name the host uses", async () => {

@@ -122,7 +122,7 @@ describe("event CLI and shutdown", function () {
 
     assert.ok(watchError instanceof NetAgentError, `expected NetAgentError, got ${String(watchError)}`);
     assert.equal(watchError.code, Status.UNAVAILABLE);
-    assert.match(watchError.details, /the agent is shutting down/);
+    assert.match(watchError.details, /^the agent is shutting down/);
     assert.equal(network?.active, true, "the create in flight finished");
     assert.equal(code, 0);
     const messages = agent.logLines().map((line) => line.msg);

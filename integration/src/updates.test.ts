@@ -133,6 +133,10 @@ describe("UpdateNetwork and ListDhcpLeases on a real libvirtd", function () {
     assert.equal(response.network?.mtu, 1400);
     assert.equal(await bridgeMtu(), 1500);
     assert.match(await persistentXml(), /<mtu size='1400'\/>/);
+    const running = (await client.networks.getNetwork({ name: "lab" })).network;
+    assert.equal(running?.mtu, 0);
+    assert.deepEqual(running?.pendingRestartFields, ["mtu"]);
+    assert.deepEqual(response.network?.pendingRestartFields, []);
   });
 
   it("restarts when asked and keeps live changes", async () => {
@@ -145,6 +149,7 @@ describe("UpdateNetwork and ListDhcpLeases on a real libvirtd", function () {
     const live = (await client.networks.getNetwork({ name: "lab" })).network!;
     assert.equal(live.active, true);
     assert.equal(live.mtu, 1400);
+    assert.deepEqual(live.pendingRestartFields, []);
     assert.deepEqual(live.ipv4?.dhcpHosts.map((h) => h.mac), ["52:54:00:00:00:42"]);
   });
 

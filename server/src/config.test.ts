@@ -220,6 +220,16 @@ identities:
     assert.equal(load(["--subnet-pool", "172.20.0.0/20"], env).subnetPool.toString(), "172.20.0.0/20");
   });
 
+  it("reads the network resync period in seconds", () => {
+    assert.equal(load([]).networkResyncPeriodMs, 60_000);
+    assert.equal(load(["--network-resync-period", "2.5"]).networkResyncPeriodMs, 2500);
+    assert.equal(load([], { NETAGENT_NETWORK_RESYNC_PERIOD: "0" }).networkResyncPeriodMs, 0);
+  });
+
+  it("rejects a resync period that is not seconds", () => {
+    assert.throws(() => load(["--network-resync-period", "1m"]), /^Error: invalid --network-resync-period "1m": use a number of seconds/);
+  });
+
   it("rejects an invalid subnet pool naming its source", () => {
     assert.throws(() => load(["--subnet-pool", "10.100.0.1/16"]), /^Error: invalid --subnet-pool: invalid subnet pool "10\.100\.0\.1\/16": use an IPv4 subnet/);
   });
@@ -227,7 +237,7 @@ identities:
 
 describe("USAGE", () => {
   it("documents every flag with its environment variable", () => {
-    for (const flag of ["listen", "socket-mode", "socket-group", "tls-cert", "tls-key", "tls-client-ca", "insecure-tcp", "metrics-listen", "libvirt-socket", "libvirt-uri", "log-level", "audit-log", "subnet-pool"]) {
+    for (const flag of ["listen", "socket-mode", "socket-group", "tls-cert", "tls-key", "tls-client-ca", "insecure-tcp", "metrics-listen", "libvirt-socket", "libvirt-uri", "log-level", "audit-log", "subnet-pool", "network-resync-period"]) {
       assert.match(USAGE, new RegExp(`--${flag}\\b`));
       assert.match(USAGE, new RegExp(`NETAGENT_${flag.toUpperCase().replace(/-/g, "_")}\\b`));
     }

@@ -31,6 +31,8 @@ export interface AgentConfig {
   protectedNetworks: string[];
   /** Pool that NAT and ISOLATED networks created without a subnet get their /24 from. */
   subnetPool: SubnetPool;
+  /** Time between two full reads of libvirt's networks, in milliseconds; 0 turns them off. */
+  networkResyncPeriodMs: number;
 }
 
 interface OptionSpec {
@@ -61,6 +63,7 @@ const OPTIONS: OptionSpec[] = [
   { name: "log-level", kind: "string", value: "LEVEL", defaultText: "info", help: "trace, debug, info, warn or error" },
   { name: "audit-log", kind: "string", value: "PATH", defaultText: "the agent's log on stdout", help: "file that receives one JSON line per mutating call (reopened on SIGHUP)" },
   { name: "subnet-pool", kind: "string", value: "CIDR", defaultText: DEFAULT_SUBNET_POOL, help: "IPv4 range that NAT and ISOLATED networks created without a subnet get a free /24 from" },
+  { name: "network-resync-period", kind: "string", value: "SECONDS", defaultText: "60", help: "read every libvirt network again this often, to catch changes libvirt sends no event for (autostart, net-update); 0 turns it off" },
 ];
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error"];
@@ -214,7 +217,15 @@ export function loadConfig(
     identities: file?.identities ?? [...DEFAULT_IDENTITY_RULES],
     protectedNetworks: file?.protectedNetworks ?? [],
     subnetPool: readSubnetPool(text("subnet-pool", DEFAULT_SUBNET_POOL)),
+    networkResyncPeriodMs: readSeconds(text("network-resync-period", "60")),
   };
+}
+
+function readSeconds(seconds: Value<string>): number {
+  if (!/^\d+(\.\d+)?$/.test(seconds.value)) {
+    throw new Error(`invalid ${seconds.source} ${JSON.stringify(seconds.value)}: use a number of seconds such as 60, or 0 to turn it off`);
+  }
+  return Math.round(Number(seconds.value) * 1000);
 }
 
 function readSubnetPool(pool: Value<string>): SubnetPool {

@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     logger: logger.child({ component: "networks" }),
     hostProbe: new KernelHostProbe(),
     subnetPool: config.subnetPool,
+    resyncPeriodMs: config.networkResyncPeriodMs,
   });
   const interfaces = new InterfaceManager(session, logger.child({ component: "interfaces" }));
   const events = createEventStream({ session, sync: manager.sync, logger: logger.child({ component: "events" }) });

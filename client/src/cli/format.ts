@@ -123,6 +123,9 @@ export function networkDetails(network: Network): string {
   }
   lines.push(["Host reaches guests", yesNo(network.connectivity?.hostReachesGuests)]);
   lines.push(["Guests reach outside", yesNo(network.connectivity?.guestsReachOutside)]);
+  if (network.pendingRestartFields.length > 0) {
+    lines.push(["Pending restart", `${network.pendingRestartFields.join(", ")} (the definition differs from what runs; stop and start the network to apply it)`]);
+  }
   return keyValues(lines);
 }
 
@@ -130,6 +133,9 @@ export function networkDetails(network: Network): string {
 export function leasesTable(leases: DhcpLease[], dhcpSource: DhcpSource): string {
   if (dhcpSource === DhcpSource.DHCP_SOURCE_LAN) {
     return "guests get their addresses from the LAN's DHCP server; libvirt holds no leases for this network";
+  }
+  if (dhcpSource === DhcpSource.DHCP_SOURCE_NONE) {
+    return "this network serves no DHCP, so libvirt holds no leases for it; its guests need static addresses";
   }
   const rows = leases.map((lease) => [
     `${lease.ipAddress}/${lease.prefixLength}`,

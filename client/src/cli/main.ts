@@ -9,6 +9,7 @@ import { DnsConfig, GetHostResponse, Host, Ipv4Config, ListDhcpLeasesResponse, L
 import { createNetAgentClient, DEFAULT_ADDRESS, NetAgentClient, NetAgentTlsOptions } from "../client";
 import { NetAgentError } from "../errors";
 import { eventLine, hostDetails, leasesTable, networkDetails, networkTable, parseType } from "./format";
+import { optionForField } from "./field-options";
 import { addInterfaceCommands } from "./interface-commands";
 import { collect, parseDhcpHost, parseDnsHost, parseForwarder, parseIpv6DhcpHost, parseRange, parseWholeNumber } from "./options";
 import { ipv4FromSubnet } from "./subnet";
@@ -65,6 +66,7 @@ network
   .option("--no-autostart", "do not start the network when libvirtd starts")
   .option("--validate-only", "run every check without changing anything")
   .action((name: string, options: CreateOptions) => run(async (agent) => {
+    networkCommand = "create";
     const response = await agent.networks.createNetwork({ network: networkOf(name, options), validateOnly: options.validateOnly ?? false });
     printNetwork(response.network);
     if (options.validateOnly && !globals().json) {
@@ -93,6 +95,7 @@ network
   .option("--restart", "stop and start the network if a change needs it")
   .option("--validate-only", "run every check without changing anything")
   .action((name: string, options: UpdateOptions) => run(async (agent) => {
+    networkCommand = "update";
     const current = (await agent.networks.getNetwork({ name })).network;
     if (current === undefined) {
       return;
@@ -216,8 +219,11 @@ program
       { network: options.network ?? "", domain: options.domain ?? "" },
       {
         signal: stop.signal,
-        onReconnecting: ({ error, delayMs }) =>
-          process.stderr.write(`netagentctl: ${error.codeName}: ${error.details}; watching again in ${Math.round(delayMs)} ms\n`),
+        onReconnecting: ({ error, delayMs }) => {
+          // The same text and hint as other commands print, and then when the watch resumes.
+          const [first, ...hints] = describeError(error);
+          process.stderr.write([`${first}; watching again in ${Math.round(delayMs)} ms`, ...hints].join("\n") + "\n");
+        },
       },
     );
     for await (const response of events) {
@@ -330,6 +336,26 @@ function applyUpdateOptions(current: Network, options: UpdateOptions): { network
   const paths: string[] = [];
   const ipv4 = () => (network.ipv4 ??= { address: "", dhcpRanges: [], dhcpHosts: [] });
   const dns = () => (network.dns ??= { enabled: true, domain: "", hosts: [], forwarders: [] });
+
+  // Removing what is not there fails like a delete, so a typo in a MAC does not pass silently.
+  const missing = (what: string, value: string) =>
+    fail(`NOT_FOUND: network '${current.name}' has no ${what} ${value}, so nothing was changed; see netagentctl network get ${current.name}`, Status.NOT_FOUND);
+  for (const mac of options.removeDhcpHost) {
+    if (!(current.ipv4?.dhcpHosts ?? []).some((host) => host.mac.toLowerCase() === mac.toLowerCase())) {
+      missing("static DHCP host with MAC", mac);
+    }
+  }
+  for (const text of options.removeDhcpRange) {
+    const range = parseRange(text, "--remove-dhcp-range");
+    if (!(current.ipv4?.dhcpRanges ?? []).some((r) => r.start === range.start && r.end === range.end)) {
+      missing("DHCP range", text);
+    }
+  }
+  for (const ip of options.removeDnsHost) {
+    if (!(current.dns?.hosts ?? []).some((host) => host.ip === ip)) {
+      missing("DNS host with address", ip);
+    }
+  }
 
   if (options.addDhcpHost.length > 0 || options.removeDhcpHost.length > 0) {
     const removed = new Set(options.removeDhcpHost.map((mac) => mac.toLowerCase()));
@@ -446,20 +472,13 @@ function reportAndExit(error: unknown): never {
   fail((error as Error).message, EXIT_USAGE);
 }
 
-/** The command-line option that sets each request field, so errors can name what to change. */
-const OPTION_FOR_FIELD: Record<string, string> = {
-  "network.name": "NAME",
-  "network.type": "--type",
-  "network.bridge": "--bridge",
-  "network.ipv4": "--subnet/--host-address",
-  "network.ipv4.address": "--subnet/--host-address",
-  name: "NAME",
-};
+/** The network command that runs, whose options error messages name. */
+let networkCommand: "create" | "update" | undefined;
 
 function describeError(error: NetAgentError): string[] {
   if (error.violations.length > 0) {
     const lines = error.violations.map((v) => {
-      const option = OPTION_FOR_FIELD[v.field] ?? (v.field.startsWith("network.ipv4.dhcp_ranges") ? "--dhcp-range" : undefined);
+      const option = optionForField(v.field, networkCommand);
       return `  ${v.field}${option ? ` (${option})` : ""}: ${v.description}`;
     });
     const count = error.violations.length === 1 ? "1 invalid field" : `${error.violations.length} invalid fields`;

@@ -29,9 +29,10 @@ export function createEventStream(options: {
   options.sync.on("resync", (reason, changes) => {
     if (reason === "reconnected") {
       hub.publish(resyncMarker("libvirt-reconnected", "the agent reconnected to libvirtd and read every network again; events in between were lost"));
-    } else {
+    } else if (reason === "events-dropped") {
       hub.publish(resyncMarker("events-dropped", "the agent dropped libvirt network events and read every network again"));
     }
+    // A periodic read loses nothing, so it only reports the differences it found.
     for (const change of changes) {
       hub.publish({ kind: "network", time: new Date(), change });
     }

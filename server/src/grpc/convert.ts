@@ -132,5 +132,6 @@ export function networkToProto(network: Network): ProtoNetwork {
     active: network.active,
     persistent: network.persistent,
     connectivity,
+    pendingRestartFields: network.pendingRestartFields ?? [],
   };
 }

@@ -44,7 +44,14 @@ describe("toServerError", () => {
   }
 
   it("maps a lost libvirt connection to UNAVAILABLE", () => {
-    assert.equal(toServerError(new LibvirtConnectionError("connection to libvirtd closed")).code, Status.UNAVAILABLE);
+    const error = toServerError(new LibvirtConnectionError("connection to libvirtd closed"));
+
+    assert.equal(error.code, Status.UNAVAILABLE);
+    assert.equal(error.details, "libvirtd is unavailable: connection to libvirtd closed");
+  });
+
+  it("keeps an UnavailableError's own text", () => {
+    assert.equal(toServerError(new UnavailableError("the agent is shutting down")).details, "the agent is shutting down");
   });
 
   it("hides unexpected errors behind a generic INTERNAL and keeps the cause", () => {

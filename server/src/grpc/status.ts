@@ -62,8 +62,12 @@ export function toServerError(error: unknown): ServerError {
   if (error instanceof PermissionDeniedError) {
     return new ServerError(Status.PERMISSION_DENIED, bounded(error.message));
   }
-  if (error instanceof UnavailableError || error instanceof LibvirtConnectionError) {
-    return withCause(new ServerError(Status.UNAVAILABLE, bounded(`libvirtd is unavailable: ${(error as Error).message}`)), error);
+  // UnavailableError says what is unavailable itself, for example that the agent is shutting down.
+  if (error instanceof UnavailableError) {
+    return withCause(new ServerError(Status.UNAVAILABLE, bounded(error.message)), error);
+  }
+  if (error instanceof LibvirtConnectionError) {
+    return withCause(new ServerError(Status.UNAVAILABLE, bounded(`libvirtd is unavailable: ${error.message}`)), error);
   }
   return withCause(new ServerError(Status.INTERNAL, "internal error; the agent's log has the cause"), error);
 }

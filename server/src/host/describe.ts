@@ -9,6 +9,7 @@ import { subnetsInUse } from "../networks/host-conflicts";
 import type { SubnetPool } from "../networks/subnet-pool";
 
 import type { HostInterface, HostProbe } from "./facts";
+import { isUplinkCandidate } from "./uplinks";
 
 /** An interface in the host description. */
 export interface UplinkInfo {
@@ -50,7 +51,6 @@ export interface HostDescription {
 }
 
 /** Link kinds that guests or libvirt create, which never lead to the LAN. */
-const GUEST_SIDE_KINDS = new Set(["tun", "tap", "macvtap", "macvlan", "ipvtap", "ipvlan"]);
 
 /** Describes the host from libvirtd's and the kernel's current state. */
 export async function describeHost(session: LibvirtSession, probe: HostProbe, pool: SubnetPool): Promise<HostDescription> {
@@ -108,14 +108,6 @@ export function formatLibvirtVersion(version: bigint): string {
   return `${version / 1_000_000n}.${(version / 1_000n) % 1_000n}.${version % 1_000n}`;
 }
 
-function isUplinkCandidate(host: HostInterface, libvirtBridges: Map<string, string>): boolean {
-  if (host.linkType === "loopback" || host.isBridge || GUEST_SIDE_KINDS.has(host.kind)) {
-    return false;
-  }
-  // Ports of libvirt's own bridges are guest taps, never uplinks.
-  return host.master === undefined || !libvirtBridges.has(host.master);
-}
-
 function toUplinkInfo(host: HostInterface): UplinkInfo {
   return {
     name: host.name,
@@ -154,7 +146,9 @@ export function typeSupport(uplinks: UplinkInfo[], bridges: BridgeInfo[], hasDns
     ),
     support(
       "macvtap",
-      macvtapUplinks.length > 0 ? undefined : "no interface can carry macvtap guests: every candidate is missing or a bridge port; use a BRIDGE network on that bridge instead",
+      macvtapUplinks.length > 0 ? undefined : uplinks.length === 0
+          ? "the host has no candidate uplink: no interface other than loopback, bridges and guest devices; connect a LAN interface"
+          : "no interface can carry macvtap guests: every candidate uplink is a bridge port; use a BRIDGE network on that bridge instead",
     ),
     support("routed", hasDnsmasq ? undefined : noDnsmasq),
     support("open", hasDnsmasq ? undefined : noDnsmasq),

@@ -78,7 +78,7 @@ export class LibvirtConnection extends EventEmitter {
       const onError = (error: Error) => {
         socket.destroy();
         reject(
-          new LibvirtConnectionError(`cannot connect to libvirtd at ${socketPath}: ${error.message}`, {
+          new LibvirtConnectionError(`cannot connect to libvirtd at ${socketPath}: ${socketErrorText(error)}`, {
             reason: "not-connected",
             cause: error,
           }),
@@ -408,5 +408,23 @@ export class LibvirtConnection extends EventEmitter {
       reason,
       cause,
     });
+  }
+}
+
+/**
+ * Says why a connect to a UNIX socket failed, without the path that Node's
+ * message repeats, so that messages name the socket once.
+ */
+export function socketErrorText(error: Error): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  switch (code) {
+    case "ENOENT":
+      return "no socket at that path (ENOENT)";
+    case "ECONNREFUSED":
+      return "nothing listens on the socket (ECONNREFUSED)";
+    case "EACCES":
+      return "permission denied on the socket (EACCES)";
+    default:
+      return code === undefined ? error.message : `${code}`;
   }
 }

@@ -2,6 +2,8 @@ import { EventEmitter } from "node:events";
 
 import { UnavailableError } from "../errors";
 import { DEFAULT_SOCKET_PATH, LibvirtClient, LibvirtClientOptions } from "./client";
+import { socketErrorText } from "./connection";
+import { LibvirtConnectionError } from "./errors";
 import { silentLogger } from "./logger";
 
 export interface LibvirtSessionOptions extends LibvirtClientOptions {
@@ -120,7 +122,13 @@ export class LibvirtSession extends EventEmitter {
     if (this.lastError === undefined) {
       return new UnavailableError(`libvirtd at ${socket} is not ready yet; the agent is connecting`);
     }
-    return new UnavailableError(`libvirtd is not reachable at ${socket} (${this.lastError.message}); the agent keeps reconnecting`, {
+    // A failed connect already names the socket; say only why it failed.
+    const notConnected = this.lastError instanceof LibvirtConnectionError && this.lastError.reason === "not-connected" && this.lastError.cause instanceof Error;
+    const why = notConnected ? socketErrorText(this.lastError.cause as Error) : this.lastError.message;
+    const fix = notConnected && (this.lastError.cause as NodeJS.ErrnoException).code === "EACCES"
+      ? "run the agent as a user that may use the socket"
+      : "start libvirtd (systemctl start libvirtd)";
+    return new UnavailableError(`libvirtd is not reachable at ${socket}: ${why}; ${fix}; the agent keeps reconnecting`, {
       cause: this.lastError,
     });
   }
@@ -156,9 +164,12 @@ export class LibvirtSession extends EventEmitter {
         if (failures === 1) {
           this.emit("unavailable", this.lastError);
         }
-        // Repeats of the same failure go to debug, so a long outage does not flood the log.
+        // Repeats of the same failure go to debug except at attempts 1, 2, 4,
+        // 8, ..., so a long outage does not flood the log but still shows
+        // that the agent keeps trying.
         const message = this.lastError?.message;
-        logger[message !== loggedMessage ? "warn" : "debug"](
+        const milestone = (failures & (failures - 1)) === 0;
+        logger[message !== loggedMessage || milestone ? "warn" : "debug"](
           { err: this.lastError, attempt: failures, retryInMs: delayMs },
           "cannot connect to libvirtd; retrying",
         );

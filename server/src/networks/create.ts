@@ -5,7 +5,7 @@ import { ManagerContext, PLANNING_KEY } from "./context";
 import { findConflicts, subnetsInUse } from "./host-conflicts";
 import { formatIp, lastAddressOf, Subnet } from "./ip";
 import { readAllNetworks } from "./inventory";
-import type { Network, NetworkSpec, NetworkSpecInput } from "./model";
+import type { DhcpHost, DnsConfig, IpConfig, Network, NetworkSpec, NetworkSpecInput } from "./model";
 import { describe, lookup, quote, step } from "./steps";
 import { validateSpec } from "./validate";
 import { renderNetworkXml } from "./xml";
@@ -132,17 +132,37 @@ async function adoptExisting(
 
 /**
  * Lists how an existing network differs from a requested spec, as "field:
- * existing vs requested". A generated bridge name and an allocated subnet
- * match whatever the network has, so a retried create finds no difference.
+ * existing exists, requested requested" with values as a user writes them
+ * (CIDR, START-END, MAC,IP,NAME, "unset"). A generated bridge name and an
+ * allocated subnet match whatever the network has, so a retried create
+ * finds no difference.
  */
-function specDifferences(spec: NetworkSpec, current: Network, requested: { bridge: boolean; ipv4: boolean }): string[] {
+export function specDifferences(spec: NetworkSpec, current: Network, requested: { bridge: boolean; ipv4: boolean }): string[] {
   const differences: string[] = [];
   const compare = (field: string, existing: unknown, wanted: unknown) => {
-    const a = JSON.stringify(existing ?? null);
-    const b = JSON.stringify(wanted ?? null);
+    const a = readable(existing);
+    const b = readable(wanted);
     if (a !== b) {
       differences.push(`${field}: ${a} exists, ${b} requested`);
     }
+  };
+  const compareIp = (field: string, existing: IpConfig | undefined, wanted: IpConfig | undefined) => {
+    if (existing === undefined || wanted === undefined) {
+      compare(field, existing && cidrOf(existing), wanted && cidrOf(wanted));
+      return;
+    }
+    compare(`${field}.address`, cidrOf(existing), cidrOf(wanted));
+    compare(`${field}.dhcp_ranges`, existing.dhcpRanges.map((r) => `${r.start}-${r.end}`), wanted.dhcpRanges.map((r) => `${r.start}-${r.end}`));
+    compare(`${field}.dhcp_hosts`, existing.dhcpHosts.map(hostText), wanted.dhcpHosts.map(hostText));
+  };
+  const compareDns = (existing: DnsConfig | undefined, wanted: DnsConfig | undefined) => {
+    // An undefined DNS config means libvirt's defaults: enabled, nothing else set.
+    const withDefaults = (dns: DnsConfig | undefined): DnsConfig => dns ?? { enabled: true, domain: "", hosts: [], forwarders: [] };
+    const [a, b] = [withDefaults(existing), withDefaults(wanted)];
+    compare("dns.enabled", a.enabled ? "yes" : "no", b.enabled ? "yes" : "no");
+    compare("dns.domain", a.domain, b.domain);
+    compare("dns.hosts", a.hosts.map((h) => `${h.ip}=${h.hostnames.join(",")}`), b.hosts.map((h) => `${h.ip}=${h.hostnames.join(",")}`));
+    compare("dns.forwarders", a.forwarders.map((f) => (f.domain ? `${f.domain}=${f.address}` : f.address)), b.forwarders.map((f) => (f.domain ? `${f.domain}=${f.address}` : f.address)));
   };
 
   compare("type", current.type, spec.type);
@@ -150,10 +170,10 @@ function specDifferences(spec: NetworkSpec, current: Network, requested: { bridg
     compare("bridge", current.bridge, spec.bridge);
   }
   if (requested.ipv4) {
-    compare("ipv4", current.ipv4, spec.ipv4);
+    compareIp("ipv4", current.ipv4, spec.ipv4);
   }
-  compare("ipv6", current.ipv6, spec.ipv6);
-  compare("dns", current.dns, spec.dns);
+  compareIp("ipv6", current.ipv6, spec.ipv6);
+  compareDns(current.dns, spec.dns);
   compare("mtu", current.mtu, spec.mtu);
   compare("stp", current.stp, spec.stp);
   compare("forward_delay_seconds", current.forwardDelaySeconds, spec.forwardDelaySeconds);
@@ -162,4 +182,26 @@ function specDifferences(spec: NetworkSpec, current: Network, requested: { bridg
   compare("macvtap_mode", current.macvtapMode, spec.macvtapMode);
   compare("autostart", current.autostart, spec.autostart);
   return differences;
+}
+
+function cidrOf(config: IpConfig): string {
+  return `${config.address}/${config.prefixLength}`;
+}
+
+function hostText(host: DhcpHost): string {
+  return [host.mac, host.ip, host.hostname].filter((part) => part !== "").join(",");
+}
+
+/** A value as a user writes it: "unset" for nothing, 0 and "", "none" for an empty list, yes or no for a flag. */
+function readable(value: unknown): string {
+  if (value === undefined || value === null || value === "" || value === 0) {
+    return "unset";
+  }
+  if (Array.isArray(value)) {
+    return value.length === 0 ? "none" : value.join(" ");
+  }
+  if (typeof value === "boolean") {
+    return value ? "yes" : "no";
+  }
+  return String(value);
 }

@@ -39,6 +39,14 @@ describe("findConflicts", () => {
     assert.equal(conflict, "ipv4 subnet 198.51.100.0/24 overlaps 198.51.100.0/24 of network 'other' on bridge virbr1; use a free subnet such as 10.100.0.0/24");
   });
 
+  it("suggests a free /16 outside a pool in use", () => {
+    const pooled = parseNetworkXml("<network><name>pooled</name><forward mode='nat'/><bridge name='virbr2'/><ip address='10.100.0.1' prefix='24'/></network>");
+    const { spec } = validateSpec({ name: "lab", type: "nat", ipv4: { address: "10.100.0.1/16", dhcpRanges: [] } });
+    const [conflict] = findConflicts(spec, facts(), [virbr1, pooled], pool);
+
+    assert.match(conflict, /overlaps 10\.100\.0\.0\/24 .*; use a free subnet such as 10\.0\.0\.0\/16$/);
+  });
+
   it("finds overlap with a host address and a route", () => {
     const [address] = conflictsOf({ name: "lab", type: "isolated", ipv4: { address: "192.0.2.129/25", dhcpRanges: [] } });
     const [route] = conflictsOf({ name: "lab", type: "isolated", ipv4: { address: "203.0.113.1/28", dhcpRanges: [] } });
@@ -64,8 +72,21 @@ describe("findConflicts", () => {
     const [missing] = conflictsOf({ name: "mv", type: "macvtap", uplink: "eth9" });
     const [port] = conflictsOf({ name: "mv", type: "macvtap", uplink: "port0" });
 
-    assert.match(missing, /^uplink eth9 not found/);
+    assert.match(missing, /^uplink eth9 not found.*\(candidate uplinks: eth0, port0\)$/);
     assert.match(port, /^uplink port0 is a port of bridge br0.*use a BRIDGE network with host_bridge br0/);
+  });
+
+  it("lists no candidates when the host has none", () => {
+    const [missing] = conflictsOf({ name: "mv", type: "macvtap", uplink: "eth9" }, facts({ interfaces: [iface("lo", { linkType: "loopback" })] }));
+
+    assert.match(missing, /\(the host has no candidate uplink\)$/);
+  });
+
+  it("names a host bridge of a BRIDGE network as such", () => {
+    const lan = parseNetworkXml("<network><name>lan</name><forward mode='bridge'/><bridge name='br0'/></network>");
+    const [conflict] = findConflicts(validateSpec({ name: "lab", type: "nat", bridge: "br0", ipv4: { address: "10.77.0.1/24", dhcpRanges: [] } }).spec, facts(), [lan], pool);
+
+    assert.match(conflict, /^bridge name br0 is an existing host bridge \(used by BRIDGE network 'lan'\)/);
   });
 
   it("reports a bridge name in use", () => {

@@ -3,9 +3,13 @@
 // work fails with the reason and changes nothing.
 
 import type { HostFacts } from "../host/facts";
+import { isUplinkCandidate } from "../host/uplinks";
 import { formatSubnet, IpFamily, parseIp, Subnet, subnetContaining, subnetsOverlap } from "./ip";
 import type { IpConfig, NetworkSpec } from "./model";
-import type { SubnetPool } from "./subnet-pool";
+import { SubnetPool } from "./subnet-pool";
+
+/** The RFC 1918 ranges, searched for a free subnet of a size the pool cannot offer. */
+const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"].map((cidr) => new SubnetPool(cidr));
 import type { ParsedNetworkXml } from "./xml";
 
 /** A subnet that something on the host or in libvirt uses, with a description of the user. */
@@ -122,8 +126,15 @@ function suggestion(family: IpFamily, prefixLength: number, inUse: SubnetUse[], 
   if (family === 6) {
     return "choose an IPv6 prefix that nothing on the host uses";
   }
-  const free = pool.findFree(inUse.map((use) => use.subnet), prefixLength);
-  return free === undefined ? "choose a subnet that nothing on the host uses" : `use a free subnet such as ${formatSubnet(free)}`;
+  // The pool first; a subnet larger than the pool's slots comes from the private ranges.
+  const used = inUse.map((use) => use.subnet);
+  for (const range of [pool, ...PRIVATE_RANGES]) {
+    const free = range.findFree(used, prefixLength);
+    if (free !== undefined && free.prefixLength === prefixLength) {
+      return `use a free subnet such as ${formatSubnet(free)}`;
+    }
+  }
+  return "choose a subnet that nothing on the host uses";
 }
 
 function bridgeConflicts(spec: NetworkSpec, facts: HostFacts, others: ParsedNetworkXml[], self: Self): string[] {
@@ -133,7 +144,9 @@ function bridgeConflicts(spec: NetworkSpec, facts: HostFacts, others: ParsedNetw
   if (spec.bridge !== "") {
     const owner = others.find((network) => network.bridge === spec.bridge || network.hostBridge === spec.bridge);
     const device = byName.get(spec.bridge);
-    if (owner !== undefined) {
+    if (owner !== undefined && owner.hostBridge === spec.bridge) {
+      conflicts.push(`bridge name ${spec.bridge} is an existing host bridge (used by BRIDGE network '${owner.name}'); choose another bridge name or leave it empty to have one generated`);
+    } else if (owner !== undefined) {
       conflicts.push(`bridge name ${spec.bridge} is taken by network '${owner.name}'; choose another bridge name or leave it empty to have one generated`);
     } else if (device !== undefined && spec.bridge !== self.bridge) {
       const kind = device.isBridge ? "bridge" : device.kind || "interface";
@@ -161,7 +174,10 @@ function uplinkConflicts(spec: NetworkSpec, facts: HostFacts, others: ParsedNetw
   }
   const device = facts.interfaces.find((host) => host.name === spec.uplink);
   if (device === undefined) {
-    return [`uplink ${spec.uplink} not found on the host; name an existing interface`];
+    const networkBridges = new Set(others.map((network) => network.bridge).filter((bridge) => bridge !== ""));
+    const candidates = facts.interfaces.filter((host) => isUplinkCandidate(host, networkBridges)).map((host) => host.name);
+    const choice = candidates.length === 0 ? "the host has no candidate uplink" : `candidate uplinks: ${candidates.join(", ")}`;
+    return [`uplink ${spec.uplink} not found on the host; name an existing interface (${choice})`];
   }
   if (device.linkType === "loopback") {
     return [`uplink ${spec.uplink} is the loopback interface; name an interface that reaches the LAN`];

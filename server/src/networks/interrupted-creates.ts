@@ -47,6 +47,13 @@ export class InterruptedCreates {
       if (isLibvirtConnectionError(error) || isLibvirtTimeoutError(error) || error instanceof UnavailableError) {
         this.pending.set(spec.name, attempt);
         this.logger.warn({ network: spec.name, err: error }, "create interrupted by the libvirt connection; its leftovers are removed after reconnecting");
+        if (error instanceof UnavailableError) {
+          throw error;
+        }
+        throw new UnavailableError(
+          `${(error as Error).message}; the agent removes the half-made network once it reconnects to libvirtd, so retrying the create is safe`,
+          { cause: error },
+        );
       }
       throw error;
     }

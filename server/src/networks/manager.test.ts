@@ -124,6 +124,23 @@ describe("NetworkManager with its cache", () => {
     assert.equal((await manager.get("new")).persistent, true);
   });
 
+  it("resyncs a change without event periodically", async () => {
+    const periodic = new LibvirtSession({ socketPath: daemon.socketPath, keepaliveIntervalMs: 0 });
+    const watched = new NetworkManager(periodic, { resyncPeriodMs: 50 });
+    const found: Array<[ResyncReason, string[]]> = [];
+    watched.sync.on("resync", (reason, list) => found.push([reason, list.map(summary)]));
+    periodic.start();
+    await once(periodic, "ready");
+
+    // libvirt sends no event for an autostart change.
+    driver.networks.get("existing")!.autostart = true;
+    await eventually(() => found.some(([reason, list]) => reason === "periodic" && list.length > 0), "a periodic resync with a change");
+    await periodic.close();
+
+    assert.deepEqual(found.find(([reason, list]) => reason === "periodic" && list.length > 0), ["periodic", ["updated existing resync"]]);
+    assert.equal((await watched.cache.get("existing"))?.autostart, true);
+  });
+
   it("drops an undone create from the cache at once", async () => {
     driver.failedStarts.add("clash");
 
@@ -143,7 +160,7 @@ describe("NetworkManager with its cache", () => {
     await daemon.nextCall(RemoteProcedure.NETWORK_CREATE);
 
     await daemon.kill();
-    await assert.rejects(creating, /libvirt call to remote procedure 39 failed/);
+    await assert.rejects(creating, /^UnavailableError: the libvirt connection was lost during the start step of network 'cut'; the agent removes the half-made network once it reconnects to libvirtd, so retrying the create is safe$/);
     assert.equal(driver.networks.get("cut")?.persistent, true, "the define step had happened");
     driver.heldStarts.clear();
     const ready = once(session, "ready");

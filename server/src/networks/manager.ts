@@ -33,6 +33,8 @@ export interface NetworkManagerOptions {
   hostProbe?: HostProbe;
   /** Pool that NAT and ISOLATED subnets are allocated from. Default 10.100.0.0/16. */
   subnetPool?: SubnetPool;
+  /** Time between two full reads of libvirt's networks, in milliseconds; 0 turns them off. Default 60000. */
+  resyncPeriodMs?: number;
 }
 
 /**
@@ -57,7 +59,7 @@ export class NetworkManager {
   ) {
     const logger = options.logger ?? silentLogger;
     // The sync's connect hook runs first, so the cleanup below sees a full cache.
-    this.sync = new NetworkSync(session, this.cache, { describe, describeAll }, logger);
+    this.sync = new NetworkSync(session, this.cache, { describe, describeAll }, logger, options.resyncPeriodMs);
     this.interrupted = new InterruptedCreates(logger);
     session.onConnect((libvirt) =>
       this.interrupted.cleanUp(libvirt, (name, cleanUp) => this.exclusive(name, async () => {

@@ -125,4 +125,9 @@ export interface Network extends NetworkSpec {
   active: boolean;
   persistent: boolean;
   connectivity: Connectivity;
+  /**
+   * Fields whose persistent definition differs from the running network, so
+   * they change at its next start. Only on the running view; empty otherwise.
+   */
+  pendingRestartFields?: string[];
 }

@@ -2,15 +2,16 @@
 // translation, lookups and turning libvirt's view into the model.
 
 import { FailedPreconditionError, NotFoundError } from "../errors";
-import { formatUuid, LibvirtClient, LibvirtError, NetworkRef, NetworkXmlFlag } from "../libvirt";
+import { formatUuid, isLibvirtConnectionError, LibvirtClient, LibvirtConnectionError, LibvirtError, NetworkRef, NetworkXmlFlag } from "../libvirt";
 import { connectivityOf } from "./connectivity";
 import type { Network } from "./model";
+import { restartFields } from "./update-plan";
 import { parseNetworkXml } from "./xml";
 
 /**
  * Runs one libvirt step of an operation. A libvirt error becomes a
  * FailedPreconditionError naming the step and passing libvirt's reason on;
- * connection errors pass through unchanged.
+ * a lost connection stays a LibvirtConnectionError that names the step.
  */
 export async function step<T>(name: string, network: string, action: () => Promise<T>): Promise<T> {
   try {
@@ -18,6 +19,9 @@ export async function step<T>(name: string, network: string, action: () => Promi
   } catch (error) {
     if (error instanceof LibvirtError) {
       throw new FailedPreconditionError(`libvirt failed to ${name} network ${quote(network)}: ${explainLibvirtMessage(error.message)}`, { cause: error });
+    }
+    if (isLibvirtConnectionError(error)) {
+      throw new LibvirtConnectionError(`the libvirt connection was lost during the ${name} step of network ${quote(network)}`, { reason: error.reason, cause: error });
     }
     throw error;
   }
@@ -89,7 +93,16 @@ export async function describe(libvirt: LibvirtClient, ref: NetworkRef, options:
   ]);
   const flags = options.inactiveXml && persistent ? NetworkXmlFlag.INACTIVE : 0;
   const parsed = parseNetworkXml(await libvirt.networkGetXmlDesc(ref, flags));
-  return toNetwork({ ...parsed, uuid: parsed.uuid || formatUuid(ref.uuid) }, { active, persistent, autostart });
+  const network = toNetwork({ ...parsed, uuid: parsed.uuid || formatUuid(ref.uuid) }, { active, persistent, autostart });
+
+  // The running view says which changes of the persistent definition wait for a restart.
+  if (active && persistent && !options.inactiveXml) {
+    const pending = restartFields(parsed, parseNetworkXml(await libvirt.networkGetXmlDesc(ref, NetworkXmlFlag.INACTIVE)));
+    if (pending.length > 0) {
+      network.pendingRestartFields = pending;
+    }
+  }
+  return network;
 }
 
 /** Combines parsed XML and libvirt's state flags into the model, dropping the XML-only details. */

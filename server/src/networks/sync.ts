@@ -24,7 +24,10 @@ export interface NetworkReader {
 }
 
 /** The reason the cache was read again in full. */
-export type ResyncReason = "reconnected" | "events-dropped";
+export type ResyncReason = "reconnected" | "events-dropped" | "periodic";
+
+/** Default time between two periodic full reads, in milliseconds. */
+export const DEFAULT_RESYNC_PERIOD_MS = 60_000;
 
 export interface NetworkSync {
   /** A change that libvirt reported, or that the agent's own write made (relayed from the cache). */
@@ -53,10 +56,42 @@ export class NetworkSync extends EventEmitter {
     private readonly cache: NetworkCache,
     private readonly reader: NetworkReader,
     private readonly logger: LibvirtLogger,
+    /** Time between two full reads while connected, in milliseconds; 0 turns them off. */
+    resyncPeriodMs: number = DEFAULT_RESYNC_PERIOD_MS,
   ) {
     super();
     session.onConnect((client) => this.onConnect(client));
     cache.on("change", (change) => this.emit("change", change));
+
+    // libvirt sends no event for some changes (autostart, net-update of a
+    // DHCP host), so a full read at a fixed period catches them, as an
+    // informer's resync does. The timer alone must not keep the process alive.
+    if (resyncPeriodMs > 0) {
+      setInterval(() => void this.resyncPeriodically(session), resyncPeriodMs).unref();
+    }
+  }
+
+  private periodicResyncRunning = false;
+
+  // NOTE: a periodic read that runs while a libvirt event is on its way
+  // reports that change too, so a watcher may see it twice (from sources
+  // resync and libvirt).
+
+  private async resyncPeriodically(session: LibvirtSession): Promise<void> {
+    if (this.periodicResyncRunning || !session.ready) {
+      return;
+    }
+    this.periodicResyncRunning = true;
+    try {
+      await this.resync(await session.client(), "periodic");
+    } catch (error) {
+      // A lost connection resyncs on reconnect anyway.
+      if (!isLibvirtConnectionError(error) && session.ready) {
+        this.logger.error({ err: error }, "the periodic read of every network failed");
+      }
+    } finally {
+      this.periodicResyncRunning = false;
+    }
   }
 
   private async onConnect(client: LibvirtClient): Promise<void> {
@@ -79,7 +114,9 @@ export class NetworkSync extends EventEmitter {
   }
 
   private async resync(client: LibvirtClient, reason: ResyncReason): Promise<void> {
-    const changes = await this.cache.read(async (seq) => this.cache.replaceAll(await this.reader.describeAll(client), seq));
+    const found = await this.cache.read(async (seq) => this.cache.replaceAll(await this.reader.describeAll(client), seq));
+    // An agent write in progress reports its own definition change.
+    const changes = found.filter((change) => !(change.type === "updated" && this.cache.isWriting(change.name)));
     this.logger.debug({ reason, changes: changes.length, networks: this.cache.list().length }, "network cache resynced");
     this.emit("resync", reason, changes);
   }

@@ -99,6 +99,7 @@ function checkAddressInSubnet(text: string, subnet: Subnet, field: string, repor
 
 function checkRanges(ranges: DhcpRange[], subnet: Subnet, host: IpAddress, field: string, report: Report): DhcpRange[] {
   const checked: Array<{ start: bigint; end: bigint }> = [];
+  const checkedIndexes: number[] = [];
   const result: DhcpRange[] = [];
 
   ranges.forEach((range, index) => {
@@ -119,12 +120,19 @@ function checkRanges(ranges: DhcpRange[], subnet: Subnet, host: IpAddress, field
     }
     const overlapping = checked.findIndex((other) => start.value <= other.end && other.start <= end.value);
     if (overlapping >= 0) {
-      report(path, `range ${range.start}-${range.end} overlaps ${field}[${overlapping}]; make the ranges disjoint`);
+      const other = ranges[checkedIndexes[overlapping]];
+      report(path, `range ${range.start}-${range.end} overlaps range ${other.start}-${other.end} (${field}[${checkedIndexes[overlapping]}]); make the ranges disjoint`);
     }
     checked.push({ start: start.value, end: end.value });
+    checkedIndexes.push(index);
     result.push({ start: formatIp(start), end: formatIp(end) });
   });
   return result;
+}
+
+/** A static host as the CLI writes it: MAC,IP,NAME with the parts it has. */
+function describeHost(host: { mac?: string; ip: string; hostname?: string }): string {
+  return [host.mac, host.ip, host.hostname].filter((part) => part !== undefined && part !== "").join(",");
 }
 
 function checkHosts(
@@ -191,7 +199,7 @@ function checkHosts(
       }
       const earlier = seen.get(key);
       if (earlier !== undefined) {
-        report(`${path}.${subfield}`, `${what} is already used by ${field}[${earlier}]; each static host needs its own`);
+        report(`${path}.${subfield}`, `${what} is already used by host ${describeHost(hosts[earlier])} (${field}[${earlier}]); each static host needs its own`);
         valid = false;
       } else {
         seen.set(key, index);

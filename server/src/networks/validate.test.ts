@@ -167,7 +167,7 @@ describe("validateSpec", () => {
     const [violation] = violationsOf(nat({ ipv4: { address: "198.51.100.1/24", dhcpRanges: ranges } }));
 
     assert.equal(violation.field, "network.ipv4.dhcp_ranges[1]");
-    assert.match(violation.description, /overlaps network\.ipv4\.dhcp_ranges\[0\]/);
+    assert.match(violation.description, /overlaps range 198\.51\.100\.10-198\.51\.100\.50 \(network\.ipv4\.dhcp_ranges\[0\]\)/);
   });
 
   it("reports every invalid field at once", () => {
@@ -266,7 +266,7 @@ describe("validateSpec", () => {
     const violations = violationsOf(nat({ ipv4: { address: "198.51.100.1/24", dhcpRanges: [], dhcpHosts: hosts } }));
 
     assert.deepEqual(violations.map((v) => v.field), ["network.ipv4.dhcp_hosts[1].mac", "network.ipv4.dhcp_hosts[1].ip"]);
-    assert.match(violations[0].description, /already used by network\.ipv4\.dhcp_hosts\[0\]/);
+    assert.match(violations[0].description, /already used by host 52:54:00:00:00:01,198\.51\.100\.10 \(network\.ipv4\.dhcp_hosts\[0\]\)/);
   });
 
   it("rejects a MAC on an IPv6 DHCP host", () => {

@@ -439,6 +439,14 @@ export interface Network {
   uplink: string;
   /** MACVTAP only: how guests share the uplink. Defaults to BRIDGE. */
   macvtapMode: MacvtapMode;
+  /**
+   * Output only. In GetNetwork, ListNetworks and events, which show what
+   * runs: the fields (as UpdateNetwork's pending_fields names them) whose
+   * persistent definition differs from the running network and takes
+   * effect at its next start. Empty for a stopped or transient network, and
+   * in UpdateNetwork's response, which shows the persistent definition.
+   */
+  pendingRestartFields: string[];
 }
 
 function createBaseConnectivity(): Connectivity {
@@ -1268,6 +1276,7 @@ function createBaseNetwork(): Network {
     hostBridge: "",
     uplink: "",
     macvtapMode: 0,
+    pendingRestartFields: [],
   };
 }
 
@@ -1323,6 +1332,9 @@ export const Network: MessageFns<Network> = {
     }
     if (message.macvtapMode !== 0) {
       writer.uint32(136).int32(message.macvtapMode);
+    }
+    for (const v of message.pendingRestartFields) {
+      writer.uint32(146).string(v!);
     }
     return writer;
   },
@@ -1476,6 +1488,14 @@ export const Network: MessageFns<Network> = {
             message.macvtapMode = reader.int32() as any;
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.pendingRestartFields.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1519,6 +1539,11 @@ export const Network: MessageFns<Network> = {
         : isSet(object.macvtap_mode)
         ? macvtapModeFromJSON(object.macvtap_mode)
         : 0,
+      pendingRestartFields: globalThis.Array.isArray(object?.pendingRestartFields)
+        ? object.pendingRestartFields.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.pending_restart_fields)
+        ? object.pending_restart_fields.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1575,6 +1600,9 @@ export const Network: MessageFns<Network> = {
     if (message.macvtapMode !== 0) {
       obj.macvtapMode = macvtapModeToJSON(message.macvtapMode);
     }
+    if (message.pendingRestartFields?.length) {
+      obj.pendingRestartFields = message.pendingRestartFields;
+    }
     return obj;
   },
 
@@ -1606,6 +1634,7 @@ export const Network: MessageFns<Network> = {
     message.hostBridge = object.hostBridge ?? "";
     message.uplink = object.uplink ?? "";
     message.macvtapMode = object.macvtapMode ?? 0;
+    message.pendingRestartFields = object.pendingRestartFields?.map((e) => e) || [];
     return message;
   },
 };
