@@ -20,4 +20,10 @@ describe("optionForField", () => {
     assert.equal(optionForField("update_mask", "update"), undefined);
     assert.equal(optionForField("network.uplink", "update"), undefined);
   });
+
+  it("names interface options outside network commands", () => {
+    assert.equal(optionForField("mac_address", undefined), "--mac");
+    assert.equal(optionForField("timeout_seconds", undefined), "--wait");
+    assert.equal(optionForField("mac_address", "create"), undefined);
+  });
 });

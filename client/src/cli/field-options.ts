@@ -45,13 +45,28 @@ const UPDATE_OPTIONS: Record<string, string> = {
   name: "NAME",
 };
 
+/** The options of the `interface` commands, whose request fields sit at the top level. */
+const INTERFACE_OPTIONS: Record<string, string> = {
+  domain: "DOMAIN",
+  mac_address: "--mac",
+  model: "--model",
+  timeout_seconds: "--wait",
+  link_state: "up/down",
+};
+
 /**
  * Returns the option of `command` that sets `field`, such as "--add-dhcp-host"
  * for "network.ipv4.dhcp_hosts[1].ip" in an update, or undefined when no
  * option sets it. The most specific known path wins.
  */
 export function optionForField(field: string, command: "create" | "update" | undefined): string | undefined {
-  const table = command === "update" ? UPDATE_OPTIONS : CREATE_OPTIONS;
+  let table = CREATE_OPTIONS;
+  if (command === "update") {
+    table = UPDATE_OPTIONS;
+  } else if (command === undefined) {
+    // Other commands send a network name or an interface request; their fields do not overlap.
+    table = { ...CREATE_OPTIONS, ...INTERFACE_OPTIONS };
+  }
   let path = field.replace(/\[\d+\]/g, "");
   for (;;) {
     const option = table[path];
