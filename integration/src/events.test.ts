@@ -2,23 +2,13 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
-import { createNetAgentClient, NetAgentClient, NetAgentError, NetworkType, Status } from "@netagent/client";
+import { createNetAgentClient, NetAgentClient, NetworkType, Status } from "@netagent/client";
 
 import { clientFor, RunningAgent, startAgent } from "./agent";
 import { deviceExists, dnsmasqPid } from "./host-state";
 import { EventRecorder, HealthRecorder, ServingStatus } from "./recorders";
 import { Sandbox, startSandbox } from "./sandbox";
-
-/** Awaits a call that must fail and returns its NetAgentError. */
-async function failure(call: Promise<unknown>): Promise<NetAgentError> {
-  try {
-    await call;
-  } catch (error) {
-    assert.ok(error instanceof NetAgentError, `expected NetAgentError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail("expected the call to fail");
-}
+import { failure } from "./failure";
 
 function isolatedNetworkXml(name: string, bridge: string, subnet: string, uuid = ""): string {
   const uuidElement = uuid === "" ? "" : `<uuid>${uuid}</uuid>`;

@@ -2,22 +2,13 @@ import assert from "node:assert/strict";
 import { ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 
-import { NetAgentClient, NetAgentError, Network, NetworkType, Status } from "@netagent/client";
+import { NetAgentClient, Network, NetworkType, Status } from "@netagent/client";
 
 import { clientFor, RunningAgent, startAgent } from "./agent";
 import { deviceExists, dnsmasqPid } from "./host-state";
 import { Lan, startLan } from "./lan";
 import { Sandbox, startSandbox } from "./sandbox";
-
-async function failure(call: Promise<unknown>): Promise<NetAgentError> {
-  try {
-    await call;
-  } catch (error) {
-    assert.ok(error instanceof NetAgentError, `expected NetAgentError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail("expected the call to fail");
-}
+import { failure } from "./failure";
 
 describe("host checks on a real host", function () {
   this.timeout(120_000);

@@ -9,7 +9,6 @@ import {
   LinkState,
   MacvtapMode,
   NetAgentClient,
-  NetAgentError,
   Network,
   NetworkType,
   Status,
@@ -20,6 +19,7 @@ import { NicReport, ReportingGuest, startGuestWithOneSlot, startReportingGuest }
 import { guestImage } from "./guests/image";
 import { Lan, startLan } from "./lan";
 import { Sandbox, startSandbox } from "./sandbox";
+import { failure } from "./failure";
 
 const CLI = resolve(__dirname, "../../client/dist/cli/main.js");
 
@@ -32,17 +32,6 @@ const HOST_LAN_ADDRESS = "192.0.2.2/24";
 
 /** A network as CreateNetwork takes it: output-only fields may be left out. */
 type NetworkInput = NonNullable<Parameters<NetAgentClient["networks"]["createNetwork"]>[0]["network"]>;
-
-/** Awaits a call that must fail and returns its NetAgentError. */
-async function failure(call: Promise<unknown>): Promise<NetAgentError> {
-  try {
-    await call;
-  } catch (error) {
-    assert.ok(error instanceof NetAgentError, `expected NetAgentError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail("expected the call to fail");
-}
 
 /** Calls `read` until `done` accepts its result, every 200 ms for at most `timeoutMs`; returns the last result. */
 async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {

@@ -1,21 +1,11 @@
 import assert from "node:assert/strict";
 
-import { DhcpSource, NetAgentClient, NetAgentError, NetworkType, Status } from "@netagent/client";
+import { DhcpSource, NetAgentClient, NetworkType, Status } from "@netagent/client";
 
 import { clientFor, RunningAgent, startAgent } from "./agent";
 import { deviceExists, dnsmasqPid, interfaceIpv4, masqueradeRules } from "./host-state";
 import { Sandbox, startSandbox } from "./sandbox";
-
-/** Awaits a call that must fail and returns its NetAgentError. */
-async function failure(call: Promise<unknown>): Promise<NetAgentError> {
-  try {
-    await call;
-  } catch (error) {
-    assert.ok(error instanceof NetAgentError, `expected NetAgentError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail("expected the call to fail");
-}
+import { failure } from "./failure";
 
 describe("networks on a real libvirtd", function () {
   this.timeout(120_000);

@@ -2,21 +2,12 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 
-import { DhcpLease, NetAgentClient, NetAgentError, Network, NetworkType, Status } from "@netagent/client";
+import { DhcpLease, NetAgentClient, Network, NetworkType, Status } from "@netagent/client";
 
 import { clientFor, RunningAgent, startAgent } from "./agent";
 import { requestLease } from "./dhcp-client";
 import { Sandbox, startSandbox } from "./sandbox";
-
-async function failure(call: Promise<unknown>): Promise<NetAgentError> {
-  try {
-    await call;
-  } catch (error) {
-    assert.ok(error instanceof NetAgentError, `expected NetAgentError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail("expected the call to fail");
-}
+import { failure } from "./failure";
 
 describe("UpdateNetwork and ListDhcpLeases on a real libvirtd", function () {
   this.timeout(120_000);
