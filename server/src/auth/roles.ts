@@ -6,9 +6,9 @@ export type Role = "reader" | "operator" | "admin";
 
 export const ROLES: readonly Role[] = ["reader", "operator", "admin"];
 
-/** Whether `held` grants everything `needed` does. */
-export function roleCovers(held: Role, needed: Role): boolean {
-  return ROLES.indexOf(held) >= ROLES.indexOf(needed);
+/** Reports whether the `granted` role allows everything the `required` role does. */
+export function roleCovers(granted: Role, required: Role): boolean {
+  return ROLES.indexOf(granted) >= ROLES.indexOf(required);
 }
 
 /** The caller of one gRPC call, as the transport proved it. */

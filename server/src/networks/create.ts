@@ -139,26 +139,26 @@ async function adoptExisting(
  */
 export function specDifferences(spec: NetworkSpec, current: Network, requested: { bridge: boolean; ipv4: boolean }): string[] {
   const differences: string[] = [];
-  const compare = (field: string, existing: unknown, wanted: unknown) => {
+  const compare = (field: string, existing: unknown, requested: unknown) => {
     const a = readable(existing);
-    const b = readable(wanted);
+    const b = readable(requested);
     if (a !== b) {
       differences.push(`${field}: ${a} exists, ${b} requested`);
     }
   };
-  const compareIp = (field: string, existing: IpConfig | undefined, wanted: IpConfig | undefined) => {
-    if (existing === undefined || wanted === undefined) {
-      compare(field, existing && cidrOf(existing), wanted && cidrOf(wanted));
+  const compareIp = (field: string, existing: IpConfig | undefined, requested: IpConfig | undefined) => {
+    if (existing === undefined || requested === undefined) {
+      compare(field, existing && cidrOf(existing), requested && cidrOf(requested));
       return;
     }
-    compare(`${field}.address`, cidrOf(existing), cidrOf(wanted));
-    compare(`${field}.dhcp_ranges`, existing.dhcpRanges.map((r) => `${r.start}-${r.end}`), wanted.dhcpRanges.map((r) => `${r.start}-${r.end}`));
-    compare(`${field}.dhcp_hosts`, existing.dhcpHosts.map(hostText), wanted.dhcpHosts.map(hostText));
+    compare(`${field}.address`, cidrOf(existing), cidrOf(requested));
+    compare(`${field}.dhcp_ranges`, existing.dhcpRanges.map((r) => `${r.start}-${r.end}`), requested.dhcpRanges.map((r) => `${r.start}-${r.end}`));
+    compare(`${field}.dhcp_hosts`, existing.dhcpHosts.map(hostText), requested.dhcpHosts.map(hostText));
   };
-  const compareDns = (existing: DnsConfig | undefined, wanted: DnsConfig | undefined) => {
+  const compareDns = (existing: DnsConfig | undefined, requested: DnsConfig | undefined) => {
     // An undefined DNS config means libvirt's defaults: enabled, nothing else set.
     const withDefaults = (dns: DnsConfig | undefined): DnsConfig => dns ?? { enabled: true, domain: "", hosts: [], forwarders: [] };
-    const [a, b] = [withDefaults(existing), withDefaults(wanted)];
+    const [a, b] = [withDefaults(existing), withDefaults(requested)];
     compare("dns.enabled", a.enabled ? "yes" : "no", b.enabled ? "yes" : "no");
     compare("dns.domain", a.domain, b.domain);
     compare("dns.hosts", a.hosts.map((h) => `${h.ip}=${h.hostnames.join(",")}`), b.hosts.map((h) => `${h.ip}=${h.hostnames.join(",")}`));
